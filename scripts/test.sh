@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, docs, and every test tier, including
+# the ones that go through a real pcscd with the virtual card attached over vpcd.
+# Run as root on Debian 12 (installs what is missing), or as a user with the
+# packages already installed and pcscd running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+ensure_packages "${CPS_PACKAGES[@]}" iproute2 procps
+ensure_rust
+
+say "cargo fmt --check"
+cargo fmt --all --check
+cargo fmt --all --check --manifest-path fuzz/Cargo.toml
+
+say "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+say "cargo doc"
+RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --locked
+
+say "starting pcscd with vpcd"
+trap stop_pcscd EXIT
+start_pcscd
+
+say "cargo test (all tiers; the pcscd tier is #[ignore]d outside this script)"
+if ! cargo test --workspace --locked -- --include-ignored; then
+  say "tests failed; pcscd log ($PCSCD_LOG):"
+  tail -n 200 "$PCSCD_LOG" >&2
+  exit 1
+fi
+say "all tests passed"
