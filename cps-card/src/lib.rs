@@ -1,1 +1,5 @@
 #![doc = include_str!("../README.md")]
+
+pub mod cert;
+#[cfg(feature = "pcsc")]
+pub mod pcsc;
