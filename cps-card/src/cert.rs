@@ -728,7 +728,8 @@ impl Certificate {
         Ok(first.map(|e| e.value.as_slice()))
     }
 
-    /// CRL distribution point URLs (full names that are URIs).
+    /// CRL distribution point URLs (full names that are URIs: `http://` and, on the CAs,
+    /// `ldap://` ones, in certificate order).
     pub fn crl_urls(&self) -> &[String] {
         &self.crl_urls
     }

@@ -979,6 +979,195 @@ fn rcgen_built_certificate_reads_the_same() {
     );
 }
 
+/// Far enough ahead that the committed fixtures do not expire under the tests.
+const FIXTURE_NOT_AFTER: u64 = 2_524_607_999; // 2049-12-31T23:59:59Z
+
+fn fixtures_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cards")
+}
+
+/// (file, what to build, whether it is expired) for each committed fixture.
+fn fixture_specs() -> Vec<(&'static str, Spec, bool)> {
+    let doctor_subject = || {
+        build::name(&[
+            &[(C, "FR")],
+            &[(TITLE, "Médecin")],
+            &[(GN, "Jean"), (CN, "810002813839"), (SN, "DUPONT")],
+        ])
+    };
+    let doctor_private = || {
+        vec![
+            build::category(&[0x80]),
+            build::integer(OID_CPS_CARD_TYPE, 0),
+            build::card_number("8025000001/0123456789"),
+            build::integer("1.2.250.1.71.1.2.7", 10),
+        ]
+    };
+    let staff_subject = build::name(&[
+        &[(C, "FR")],
+        &[(O, "CLINIQUE DES LILAS")],
+        &[(OU, "30B0057881")],
+        &[(TITLE, "Personnel santé ou social")],
+        &[(GN, "Claire"), (CN, "30B0057881/CPET0002"), (SN, "LEROY")],
+    ]);
+    let mut doctor_sign = vec![
+        build::key_usage(&[KeyUsages::NonRepudiation]),
+        build::crl(TEST_CRL),
+        build::aia(TEST_AIA, "http://ocsp.esante.gouv.fr"),
+        build::policy("1.2.250.1.213.1.7.2.1.1.1.1"),
+    ];
+    doctor_sign.extend(doctor_private());
+    vec![
+        (
+            "doctor-auth.pem",
+            Spec {
+                subject: doctor_subject(),
+                validity: build::validity(NOT_BEFORE, FIXTURE_NOT_AFTER),
+                extensions: auth_extensions("810002813839", doctor_private()),
+            },
+            false,
+        ),
+        (
+            "doctor-sign.pem",
+            Spec {
+                subject: doctor_subject(),
+                validity: build::validity(NOT_BEFORE, FIXTURE_NOT_AFTER),
+                extensions: doctor_sign,
+            },
+            false,
+        ),
+        (
+            "pharmacist-auth.pem",
+            Spec {
+                subject: build::name(&[
+                    &[(C, "FR")],
+                    &[(TITLE, "Pharmacien")],
+                    &[(GN, "Sophie"), (CN, "899700123456"), (SN, "MARTIN")],
+                ]),
+                validity: build::validity(NOT_BEFORE, FIXTURE_NOT_AFTER),
+                extensions: auth_extensions(
+                    "899700123456",
+                    vec![
+                        build::category(&[0x80]),
+                        build::integer(OID_CPS_CARD_TYPE, 0),
+                        build::card_number("8025000001/9912345678"),
+                        build::integer("1.2.250.1.71.1.2.7", 21),
+                    ],
+                ),
+            },
+            false,
+        ),
+        (
+            "staff-cpe-auth.pem",
+            Spec {
+                subject: staff_subject,
+                validity: build::validity(NOT_BEFORE, FIXTURE_NOT_AFTER),
+                extensions: auth_extensions(
+                    "30B0057881/CPET0002",
+                    vec![
+                        build::category(&[0x80]),
+                        build::integer(OID_CPS_CARD_TYPE, 2),
+                        build::card_number("8025000001/0987654321"),
+                    ],
+                ),
+            },
+            false,
+        ),
+        (
+            "expired-auth.pem",
+            Spec {
+                subject: doctor_subject(),
+                validity: build::validity(1_420_070_400, 1_514_764_800),
+                extensions: auth_extensions("810002813839", doctor_private()),
+            },
+            true,
+        ),
+    ]
+}
+
+#[test]
+#[ignore = "rewrites tests/fixtures/cards with new keys; run with --ignored when the profile changes"]
+fn regenerate_card_fixtures() {
+    let ca = Ca::new(true);
+    let dir = fixtures_dir();
+    std::fs::create_dir_all(&dir).expect("fixtures dir");
+    let ca_cert = Certificate::from_der(&ca.der).expect("CA");
+    std::fs::write(dir.join("test-ca.pem"), ca_cert.to_pem()).expect("write CA");
+    for (file, spec, _) in fixture_specs() {
+        let cert = ca.issue(spec);
+        std::fs::write(dir.join(file), cert.to_pem()).expect("write fixture");
+    }
+}
+
+#[test]
+fn committed_card_fixtures_read_back() {
+    let dir = fixtures_dir();
+    let read = |file: &str| {
+        let bytes = std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        Certificate::from_file_bytes(&bytes).expect(file)
+    };
+    let ca = read("test-ca.pem");
+    assert!(ca.is_ca() && ca.is_test_hierarchy());
+    let ca_point = {
+        // The P-256 point is the SPKI's BIT STRING content, its last 65 bytes.
+        let spki = ca.public_key_der();
+        spki[spki.len() - 65..].to_vec()
+    };
+    let now = at(1_767_225_600); // 2026-01-01
+    let mut summaries = Vec::new();
+    for (file, _, expired) in fixture_specs() {
+        let cert = read(file);
+        assert_eq!(cert.issuer(), ca.subject(), "{file}");
+        assert!(cert.is_test_hierarchy(), "{file}");
+        ring::signature::UnparsedPublicKey::new(
+            &ring::signature::ECDSA_P256_SHA256_ASN1,
+            &ca_point,
+        )
+        .verify(cert.tbs_der(), cert.signature_value())
+        .unwrap_or_else(|_| panic!("{file}: signed by test-ca.pem"));
+        assert_eq!(
+            matches!(cert.validity_at(now), Validity::Expired { .. }),
+            expired,
+            "{file}"
+        );
+        let holder = cert.holder().expect(file);
+        assert!(holder.test_card, "{file}");
+        summaries.push((file, cert.role(), holder.summary_en()));
+    }
+    assert_eq!(
+        summaries,
+        [
+            (
+                "doctor-auth.pem",
+                CertRole::Authentication,
+                "Médecin — DUPONT Jean (RPPS 10002813839), CPS, test card".to_owned()
+            ),
+            (
+                "doctor-sign.pem",
+                CertRole::Signature,
+                "Médecin — DUPONT Jean (RPPS 10002813839), CPS, test card".to_owned()
+            ),
+            (
+                "pharmacist-auth.pem",
+                CertRole::Authentication,
+                "Pharmacien — MARTIN Sophie (RPPS 99700123456), CPS, test card".to_owned()
+            ),
+            (
+                "staff-cpe-auth.pem",
+                CertRole::Authentication,
+                "Personnel santé ou social — LEROY Claire (FINESS 0B0057881 / CPET0002), CPE, \
+                 CLINIQUE DES LILAS, test card"
+                    .to_owned()
+            ),
+            (
+                "expired-auth.pem",
+                CertRole::Authentication,
+                "Médecin — DUPONT Jean (RPPS 10002813839), CPS, test card".to_owned()
+            ),
+        ]
+    );
+}
+
 #[test]
 fn fingerprint_with_separators() {
     let cert = Certificate::from_der(&production_der(PRODUCTION[0].0)).expect("CA");
