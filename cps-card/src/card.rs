@@ -498,7 +498,7 @@ impl<T: Transport> CpsCard<T> {
             let certificate =
                 Certificate::from_der(&der).map_err(|source| CardError::Certificate {
                     which: name,
-                    source,
+                    source: Box::new(source),
                 })?;
             out.push(CardCertificate {
                 which,
@@ -529,7 +529,7 @@ impl<T: Transport> CpsCard<T> {
         let der = self.read_file(&object.path)?;
         let certificate = Certificate::from_der(&der).map_err(|source| CardError::Certificate {
             which: "card",
-            source,
+            source: Box::new(source),
         })?;
         Ok(CardCertificate {
             which,

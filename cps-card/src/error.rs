@@ -100,7 +100,7 @@ pub enum CardError {
         which: &'static str,
         /// Why.
         #[source]
-        source: crate::cert::CertError,
+        source: Box<crate::cert::CertError>,
     },
 }
 
