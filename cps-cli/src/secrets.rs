@@ -16,13 +16,13 @@ macro_rules! secret_args {
         #[derive(Debug, Clone, Default, Args)]
         pub struct $name {
             #[doc = concat!("Read the ", $what, " from the next line of standard input")]
-            #[arg(long = $stdin, global = true)]
+            #[arg(long = $stdin)]
             pub stdin: bool,
             #[doc = concat!("Read the ", $what, " from the first line of FILE")]
-            #[arg(long = $file, value_name = "FILE", global = true)]
+            #[arg(long = $file, value_name = "FILE")]
             pub file: Option<PathBuf>,
             #[doc = concat!("Read the ", $what, " from the environment variable VAR")]
-            #[arg(long = $env, value_name = "VAR", global = true)]
+            #[arg(long = $env, value_name = "VAR")]
             pub env: Option<String>,
         }
 

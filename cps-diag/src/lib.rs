@@ -1,1 +1,5 @@
 #![doc = include_str!("../README.md")]
+
+pub mod remedy;
+
+pub use remedy::{Lang, Remedy};
