@@ -124,7 +124,8 @@ impl TestCard {
         let mute = Arc::new(AtomicBool::new(false));
         let frames = Arc::new(Mutex::new(Vec::new()));
         let thread = {
-            let (stream, mute, frames) = (stream.try_clone().unwrap(), mute.clone(), frames.clone());
+            let (stream, mute, frames) =
+                (stream.try_clone().unwrap(), mute.clone(), frames.clone());
             thread::spawn(move || serve(stream, &mute, &frames))
         };
         TestCard {
@@ -259,12 +260,18 @@ fn lists_the_virtual_reader_with_its_card_and_atr() {
 
         let _card = TestCard::insert(&ctx, &slot);
         let readers = ctx.list_readers().unwrap();
-        assert!(readers.iter().any(|r| r.name == "Virtual PCD 00 00"), "{readers:?}");
+        assert!(
+            readers.iter().any(|r| r.name == "Virtual PCD 00 00"),
+            "{readers:?}"
+        );
         for (i, reader) in readers.iter().enumerate() {
             assert_eq!(reader.index, i);
         }
         let ours = readers.iter().find(|r| r.name == slot.reader()).unwrap();
-        assert!(ours.card_present && !ours.mute && !ours.unavailable, "{ours:?}");
+        assert!(
+            ours.card_present && !ours.mute && !ours.unavailable,
+            "{ours:?}"
+        );
         assert_eq!(ours.atr.as_deref(), Some(&CPS3_ATR[..]));
 
         let by_index = ctx
@@ -325,7 +332,10 @@ fn connects_with_t0_and_transmits_raw_apdus() {
 
         // Through the trait object, as card logic holds it.
         let dynamic: &mut dyn Transport = &mut transport;
-        assert_eq!(dynamic.transmit(&[0x00, 0xB0, 0x00, 0x00, 0x02]).unwrap(), [0xB0, 0x90, 0x00]);
+        assert_eq!(
+            dynamic.transmit(&[0x00, 0xB0, 0x00, 0x00, 0x02]).unwrap(),
+            [0xB0, 0x90, 0x00]
+        );
         transport.disconnect(Disposition::Leave).unwrap();
     });
 }
@@ -345,8 +355,14 @@ fn a_mute_card_times_out_and_the_transport_then_refuses_calls() {
         let start = Instant::now();
         let error = transport.transmit(&SELECT).unwrap_err();
         let took = start.elapsed();
-        assert!(matches!(error, TransportError::Timeout(t) if t == timeout), "{error:?}");
-        assert!(took >= timeout && took < timeout + Duration::from_millis(500), "{took:?}");
+        assert!(
+            matches!(error, TransportError::Timeout(t) if t == timeout),
+            "{error:?}"
+        );
+        assert!(
+            took >= timeout && took < timeout + Duration::from_millis(500),
+            "{took:?}"
+        );
         assert!(!transport.is_usable());
 
         let start = Instant::now();
@@ -359,7 +375,10 @@ fn a_mute_card_times_out_and_the_transport_then_refuses_calls() {
         // The card leaving unblocks the worker, which then leaves the card.
         card.remove();
         drop(transport);
-        assert!(ctx.wait_for(&slot.reader(), Event::Removed, Duration::from_secs(5)).unwrap());
+        assert!(
+            ctx.wait_for(&slot.reader(), Event::Removed, Duration::from_secs(5))
+                .unwrap()
+        );
         // The reader is usable again afterwards.
         let card = TestCard::insert(&ctx, &slot);
         let mut transport = PcscTransport::connect(&ctx, &slot.reader(), options(timeout)).unwrap();
@@ -380,7 +399,10 @@ fn removal_mid_session_is_card_removed() {
             PcscTransport::connect(&ctx, &slot.reader(), options(Duration::from_secs(5))).unwrap();
         assert_eq!(transport.transmit(&SELECT).unwrap(), SELECT_ANSWER);
         card.remove();
-        assert!(ctx.wait_for(&slot.reader(), Event::Removed, Duration::from_secs(5)).unwrap());
+        assert!(
+            ctx.wait_for(&slot.reader(), Event::Removed, Duration::from_secs(5))
+                .unwrap()
+        );
         let error = transport.transmit(&SELECT).unwrap_err();
         assert!(matches!(error, TransportError::CardRemoved), "{error:?}");
         // Still usable as a transport: the error came from PC/SC, not a timeout.
@@ -399,9 +421,15 @@ fn wait_for_sees_insertion_and_removal() {
         let ctx = context();
         let slot = Slot::take(&ctx);
         let reader = slot.reader();
-        assert!(ctx.wait_for(&reader, Event::Removed, Duration::ZERO).unwrap());
+        assert!(
+            ctx.wait_for(&reader, Event::Removed, Duration::ZERO)
+                .unwrap()
+        );
         let start = Instant::now();
-        assert!(!ctx.wait_for(&reader, Event::Inserted, Duration::from_millis(300)).unwrap());
+        assert!(
+            !ctx.wait_for(&reader, Event::Inserted, Duration::from_millis(300))
+                .unwrap()
+        );
         assert!(start.elapsed() >= Duration::from_millis(300));
 
         // Inserted while waiting.
@@ -420,13 +448,25 @@ fn wait_for_sees_insertion_and_removal() {
         let (seen, took) = waiter.join().unwrap();
         assert!(seen && took >= Duration::from_millis(300), "{took:?}");
         card.remove();
-        assert!(ctx.wait_for(&reader, Event::Removed, Duration::from_secs(5)).unwrap());
+        assert!(
+            ctx.wait_for(&reader, Event::Removed, Duration::from_secs(5))
+                .unwrap()
+        );
 
         let card = TestCard::insert(&ctx, &slot);
-        assert!(ctx.wait_for(&reader, Event::Inserted, Duration::ZERO).unwrap());
-        assert!(!ctx.wait_for(&reader, Event::Removed, Duration::from_millis(100)).unwrap());
+        assert!(
+            ctx.wait_for(&reader, Event::Inserted, Duration::ZERO)
+                .unwrap()
+        );
+        assert!(
+            !ctx.wait_for(&reader, Event::Removed, Duration::from_millis(100))
+                .unwrap()
+        );
         card.remove();
-        assert!(ctx.wait_for(&reader, Event::Removed, Duration::from_secs(5)).unwrap());
+        assert!(
+            ctx.wait_for(&reader, Event::Removed, Duration::from_secs(5))
+                .unwrap()
+        );
 
         assert!(matches!(
             ctx.wait_for("No Such Reader", Event::Inserted, Duration::ZERO),
@@ -480,9 +520,7 @@ fn a_transaction_keeps_other_handles_out_until_it_ends() {
         });
         assert!(matches!(result, Err(TransportError::NoCard)));
         assert_eq!(other.transmit(&SELECT).unwrap(), SELECT_ANSWER);
-        let answer = ours
-            .transaction(|t| t.transmit(&SELECT))
-            .unwrap();
+        let answer = ours.transaction(|t| t.transmit(&SELECT)).unwrap();
         assert_eq!(answer, SELECT_ANSWER);
 
         ours.disconnect(Disposition::Leave).unwrap();
@@ -497,8 +535,10 @@ fn a_reset_by_another_application_is_card_reset_until_reconnect() {
         let ctx = context();
         let slot = Slot::take(&ctx);
         let _card = TestCard::insert(&ctx, &slot);
-        let mut ours = PcscTransport::connect(&ctx, &slot.reader(), ConnectOptions::default()).unwrap();
-        let other = PcscTransport::connect(&ctx, &slot.reader(), ConnectOptions::default()).unwrap();
+        let mut ours =
+            PcscTransport::connect(&ctx, &slot.reader(), ConnectOptions::default()).unwrap();
+        let other =
+            PcscTransport::connect(&ctx, &slot.reader(), ConnectOptions::default()).unwrap();
         assert_eq!(ours.transmit(&SELECT).unwrap(), SELECT_ANSWER);
 
         other.disconnect(Disposition::Reset).unwrap();
@@ -528,32 +568,53 @@ fn leave_and_drop_send_nothing_reset_and_unpower_reach_the_card() {
         let ctx = context();
         let slot = Slot::take(&ctx);
         let card = TestCard::insert(&ctx, &slot);
-        let connect = || PcscTransport::connect(&ctx, &slot.reader(), ConnectOptions::default()).unwrap();
+        let connect =
+            || PcscTransport::connect(&ctx, &slot.reader(), ConnectOptions::default()).unwrap();
 
         let mut transport = connect();
         transport.transmit(&SELECT).unwrap();
         card.clear_frames();
         transport.disconnect(Disposition::Leave).unwrap();
-        assert!(!card.saw_within(&RESET, Duration::from_millis(800)), "{:?}", card.frames());
+        assert!(
+            !card.saw_within(&RESET, Duration::from_millis(800)),
+            "{:?}",
+            card.frames()
+        );
 
         let mut transport = connect();
         transport.transmit(&SELECT).unwrap();
         card.clear_frames();
         drop(transport);
-        assert!(!card.saw_within(&RESET, Duration::from_millis(800)), "{:?}", card.frames());
+        assert!(
+            !card.saw_within(&RESET, Duration::from_millis(800)),
+            "{:?}",
+            card.frames()
+        );
 
         let mut transport = connect();
         transport.transmit(&SELECT).unwrap();
         card.clear_frames();
         transport.disconnect(Disposition::Reset).unwrap();
-        assert!(card.saw_within(&RESET, Duration::from_secs(2)), "{:?}", card.frames());
+        assert!(
+            card.saw_within(&RESET, Duration::from_secs(2)),
+            "{:?}",
+            card.frames()
+        );
 
         let mut transport = connect();
         transport.transmit(&SELECT).unwrap();
         card.clear_frames();
         transport.disconnect(Disposition::Unpower).unwrap();
-        assert!(card.saw_within(&POWER_OFF, Duration::from_secs(2)), "{:?}", card.frames());
-        assert!(!card.frames().contains(&RESET.to_vec()), "{:?}", card.frames());
+        assert!(
+            card.saw_within(&POWER_OFF, Duration::from_secs(2)),
+            "{:?}",
+            card.frames()
+        );
+        assert!(
+            !card.frames().contains(&RESET.to_vec()),
+            "{:?}",
+            card.frames()
+        );
     });
 }
 
@@ -572,7 +633,9 @@ fn watch_reports_readers_then_insertions_and_removals() {
             initial.push(event);
         }
         assert!(
-            initial.contains(&ReaderEvent::ReaderAdded { reader: reader.clone() }),
+            initial.contains(&ReaderEvent::ReaderAdded {
+                reader: reader.clone()
+            }),
             "{initial:?}"
         );
         let ours = |watcher: &mut cps_card::pcsc::Watcher| loop {
@@ -589,10 +652,18 @@ fn watch_reports_readers_then_insertions_and_removals() {
         let card = TestCard::insert(&ctx, &slot);
         assert_eq!(
             ours(&mut watcher),
-            ReaderEvent::CardInserted { reader: reader.clone(), atr: CPS3_ATR.to_vec() }
+            ReaderEvent::CardInserted {
+                reader: reader.clone(),
+                atr: CPS3_ATR.to_vec()
+            }
         );
         card.remove();
-        assert_eq!(ours(&mut watcher), ReaderEvent::CardRemoved { reader: reader.clone() });
+        assert_eq!(
+            ours(&mut watcher),
+            ReaderEvent::CardRemoved {
+                reader: reader.clone()
+            }
+        );
 
         // Cancelling from another thread ends the iterator.
         let canceller = watcher.canceller();

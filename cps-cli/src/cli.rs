@@ -206,3 +206,13 @@ pub struct SimArgs {
     #[arg(long)]
     pub list_profiles: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn grammar_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -74,10 +74,12 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
 
 /// The holder's remedy for an error, when the help page has one.
 pub fn remedy_for(error: &anyhow::Error) -> Option<Remedy> {
-    error.chain().find_map(|cause| match cause.downcast_ref::<CardError>()? {
-        CardError::PinBlocked => Some(Remedy::PinBlocked),
-        CardError::PukExhausted => Some(Remedy::CardToReplace),
-        CardError::LastTry { what } if what.starts_with("PIN") => Some(Remedy::PinFinalTry),
-        _ => None,
-    })
+    error
+        .chain()
+        .find_map(|cause| match cause.downcast_ref::<CardError>()? {
+            CardError::PinBlocked => Some(Remedy::PinBlocked),
+            CardError::PukExhausted => Some(Remedy::CardToReplace),
+            CardError::LastTry { what } if what.starts_with("PIN") => Some(Remedy::PinFinalTry),
+            _ => None,
+        })
 }

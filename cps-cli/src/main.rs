@@ -4,10 +4,14 @@
 //! `cps-diag`); this crate parses arguments, reads secrets, prints and maps errors to
 //! exit codes.
 
+// A binary: `pub` inside it means "visible to the other modules".
+#![allow(unreachable_pub)]
+
 mod cli;
 mod commands;
 mod exit;
 mod secrets;
+mod sim;
 
 use std::process::ExitCode;
 

@@ -16,13 +16,13 @@ macro_rules! secret_args {
         #[derive(Debug, Clone, Default, Args)]
         pub struct $name {
             #[doc = concat!("Read the ", $what, " from the next line of standard input")]
-            #[arg(long = $stdin)]
+            #[arg(long = $stdin, id = $stdin)]
             pub stdin: bool,
             #[doc = concat!("Read the ", $what, " from the first line of FILE")]
-            #[arg(long = $file, value_name = "FILE")]
+            #[arg(long = $file, id = $file, value_name = "FILE")]
             pub file: Option<PathBuf>,
             #[doc = concat!("Read the ", $what, " from the environment variable VAR")]
-            #[arg(long = $env, value_name = "VAR")]
+            #[arg(long = $env, id = $env, value_name = "VAR")]
             pub env: Option<String>,
         }
 
@@ -34,9 +34,27 @@ macro_rules! secret_args {
     };
 }
 
-secret_args!(PinArgs, "pin-stdin", "pin-file", "pin-env", "PIN (code porteur)");
-secret_args!(PukArgs, "puk-stdin", "puk-file", "puk-env", "unblock code (code de déblocage)");
-secret_args!(NewPinArgs, "new-pin-stdin", "new-pin-file", "new-pin-env", "new PIN");
+secret_args!(
+    PinArgs,
+    "pin-stdin",
+    "pin-file",
+    "pin-env",
+    "PIN (code porteur)"
+);
+secret_args!(
+    PukArgs,
+    "puk-stdin",
+    "puk-file",
+    "puk-env",
+    "unblock code (code de déblocage)"
+);
+secret_args!(
+    NewPinArgs,
+    "new-pin-stdin",
+    "new-pin-file",
+    "new-pin-env",
+    "new PIN"
+);
 
 /// One secret's source.
 #[derive(Debug, Clone)]
@@ -65,14 +83,26 @@ pub struct Reader {
 }
 
 fn first_line(text: &str) -> Zeroizing<String> {
-    Zeroizing::new(text.lines().next().unwrap_or_default().trim_end().to_owned())
+    Zeroizing::new(
+        text.lines()
+            .next()
+            .unwrap_or_default()
+            .trim_end()
+            .to_owned(),
+    )
 }
 
 impl Reader {
     /// Reads one secret. `what` names it in prompts and errors; `flag` is the option
     /// prefix (`pin`, `puk`, `new-pin`) for the error that says how to supply it.
     /// `confirm` asks twice on a TTY.
-    pub fn read(&self, source: &Source, what: &str, flag: &str, confirm: bool) -> Result<Zeroizing<String>> {
+    pub fn read(
+        &self,
+        source: &Source,
+        what: &str,
+        flag: &str,
+        confirm: bool,
+    ) -> Result<Zeroizing<String>> {
         match source {
             Source::Stdin => {
                 let mut line = Zeroizing::new(String::new());
