@@ -60,8 +60,11 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(unix)]
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpStream};
+use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -201,6 +204,79 @@ pub enum VpcdError {
     /// The serving thread panicked (a panic in the card implementation).
     #[error("the vpcd client thread panicked")]
     WorkerPanicked,
+    /// The slot's lock file cannot be opened or locked.
+    #[error("cannot lock the vpcd slot with {}", path.display())]
+    SlotLock {
+        /// The lock file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// Another process kept the slot locked for the whole wait.
+    #[error("vpcd slot {slot} is still in use by another process after {waited:?}")]
+    SlotBusy {
+        /// The slot.
+        slot: u8,
+        /// How long we waited.
+        waited: Duration,
+    },
+}
+
+/// Exclusive use of a vpcd slot, across threads and processes, for as long as it lives.
+///
+/// A card connecting to a slot that already serves one is queued by the kernel and
+/// silently takes over when the first leaves, so every program that attaches cards to
+/// vpcd in tests (every test binary, every worktree sharing the machine's pcscd) should
+/// hold this lock while its card is attached. It is an advisory `flock` on
+/// `/tmp/cps-vpcd-slot-<slot>.lock`, released on drop or when the process dies.
+#[cfg(unix)]
+#[derive(Debug)]
+pub struct SlotLock {
+    _file: File,
+    slot: u8,
+}
+
+#[cfg(unix)]
+impl SlotLock {
+    /// Takes the lock of `slot`, waiting up to `timeout` for its holder to let go.
+    pub fn acquire(slot: u8, timeout: Duration) -> Result<SlotLock, VpcdError> {
+        use rustix::fs::{FlockOperation, flock};
+
+        let path = PathBuf::from(format!("/tmp/cps-vpcd-slot-{slot}.lock"));
+        let lock_error = |source| VpcdError::SlotLock {
+            path: path.clone(),
+            source,
+        };
+        // A lock file created by another user is still lockable read-only.
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .or_else(|_| File::open(&path))
+            .map_err(lock_error)?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => return Ok(SlotLock { _file: file, slot }),
+                Err(e) if e == rustix::io::Errno::WOULDBLOCK || e == rustix::io::Errno::INTR => {}
+                Err(e) => return Err(lock_error(e.into())),
+            }
+            if Instant::now() >= deadline {
+                return Err(VpcdError::SlotBusy {
+                    slot,
+                    waited: timeout,
+                });
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The slot held.
+    pub fn slot(&self) -> u8 {
+        self.slot
+    }
 }
 
 /// How the client behaves; `VpcdOptions::default()` is what `cps sim` and the tests use.
@@ -293,11 +369,11 @@ impl Inner {
             return;
         }
         shared.want = want;
-        if want != Want::Inserted {
-            if let Some(stream) = &shared.stream {
-                // Wakes the worker's blocking read; vpcd sees the card leave at once.
-                let _ = stream.shutdown(Shutdown::Both);
-            }
+        if want != Want::Inserted
+            && let Some(stream) = &shared.stream
+        {
+            // Wakes the worker's blocking read; vpcd sees the card leave at once.
+            let _ = stream.shutdown(Shutdown::Both);
         }
         self.changed.notify_all();
     }
@@ -735,6 +811,18 @@ mod tests {
 
     fn fast() -> VpcdOptions {
         VpcdOptions::default().with_backoff(Duration::from_millis(5), Duration::from_millis(50))
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn slot_locks_exclude_each_other() {
+        // A slot number no real test uses.
+        let first = SlotLock::acquire(250, Duration::from_secs(5)).expect("first");
+        assert_eq!(first.slot(), 250);
+        let busy = SlotLock::acquire(250, Duration::from_millis(30));
+        assert!(matches!(busy, Err(VpcdError::SlotBusy { slot: 250, .. })));
+        drop(first);
+        SlotLock::acquire(250, Duration::from_secs(5)).expect("free again");
     }
 
     #[test]
