@@ -26,6 +26,18 @@
 //! The same rules apply at [`StateFile::load`] against what this `StateFile` last read or
 //! wrote, and a generation going back is refused: a file restored from a backup, or edited
 //! by hand, is an error naming the file, never silently accepted. So is a corrupt file.
+//!
+//! # Wiring it to the card
+//!
+//! The virtual card calls its counters hook before answering, and answers `65 81` (memory
+//! failure) keeping the old counters if the hook fails, so a write that fails or breaks
+//! the rules never lets a wrong PIN go uncounted:
+//!
+//! ```text
+//! let mut state = StateFile::open(path).with_max(profile_max);
+//! if let Some(saved) = state.load()? { card.set_counters(saved); }
+//! card.on_counters_changed(Box::new(move |c| state.store(c).map_err(io::Error::other)));
+//! ```
 
 use std::fmt;
 use std::fs::{self, File};

@@ -776,8 +776,21 @@ mod tests {
     }
 
     impl FakeVpcd {
+        /// Waits for the card to connect; a test never hangs on a card that doesn't.
         fn accept(listener: &TcpListener) -> FakeVpcd {
-            let (stream, _) = listener.accept().expect("accept");
+            listener.set_nonblocking(true).expect("nonblocking");
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let stream = loop {
+                match listener.accept() {
+                    Ok((stream, _)) => break stream,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        assert!(Instant::now() < deadline, "the card did not connect");
+                        thread::sleep(Duration::from_millis(2));
+                    }
+                    Err(e) => panic!("accept: {e}"),
+                }
+            };
+            stream.set_nonblocking(false).expect("blocking");
             stream
                 .set_read_timeout(Some(Duration::from_secs(5)))
                 .expect("timeout");
@@ -968,13 +981,11 @@ mod tests {
             events.lock().expect("events").last(),
             Some(&Event::PowerOff)
         );
-        listener.set_nonblocking(true).expect("nonblocking");
         thread::sleep(Duration::from_millis(50));
         assert!(
             listener.accept().is_err(),
             "a removed card does not reconnect"
         );
-        listener.set_nonblocking(false).expect("blocking");
 
         handle.insert();
         let mut vpcd = FakeVpcd::accept(&listener);
