@@ -1,8 +1,10 @@
 #![doc = include_str!("../README.md")]
 
 pub mod card;
+pub mod faults;
 pub mod pki;
 pub mod profile;
+pub mod state;
 pub mod vpcd;
 
 /// What a virtual card does with one command: answer it, stay silent (a mute card),

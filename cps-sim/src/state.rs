@@ -1,0 +1,790 @@
+//! The card's persistent state: its PIN and PUK counters, kept in a file across runs of the
+//! simulator, so that a blocked card stays blocked.
+//!
+//! # Atomicity
+//!
+//! [`StateFile::store`] writes a temporary file in the same directory, syncs it, renames it
+//! over the state file and syncs the directory: a crash or `kill -9` at any moment leaves
+//! either the old or the new state, never a mix. One simulator per state file: two writers
+//! would share the temporary file.
+//!
+//! # Counters never rise by accident
+//!
+//! Every write carries a generation number, one more than the previous. Between the state
+//! in the file and a new one, [`check_transition`] allows only what a card does:
+//!
+//! - `puk_usage_left` never rises;
+//! - an **unblock** (`puk_usage_left` dropped) re-arms the PIN and PUK tries to any value
+//!   up to their maximum;
+//! - otherwise `puk_tries_left` never rises, and `pin_tries_left` rises only straight to its
+//!   maximum, which is what a correct PIN does (a blocked PIN, at 0, cannot rise that way).
+//!
+//! The maxima are those given with [`StateFile::with_max`], else those recorded in the file,
+//! else the first counters stored (give them when a profile starts below its maxima, as a
+//! `blocked-pin` card does). [`StateFile::reset`] is the one way around the rules.
+//!
+//! The same rules apply at [`StateFile::load`] against what this `StateFile` last read or
+//! wrote, and a generation going back is refused: a file restored from a backup, or edited
+//! by hand, is an error naming the file, never silently accepted. So is a corrupt file.
+//!
+//! # Wiring it to the card
+//!
+//! The virtual card calls its counters hook before answering, and answers `65 81` (memory
+//! failure) keeping the old counters if the hook fails, so a write that fails or breaks
+//! the rules never lets a wrong PIN go uncounted:
+//!
+//! ```text
+//! let mut state = StateFile::open(path).with_max(profile_max);
+//! if let Some(saved) = state.load()? { card.set_counters(saved); }
+//! card.on_counters_changed(Box::new(move |c| state.store(c).map_err(io::Error::other)));
+//! ```
+
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The card's counters, as stored. Field names are the file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Counters {
+    /// Wrong PIN presentations left before the PIN blocks.
+    pub pin_tries_left: u8,
+    /// Wrong PUK presentations left before the PUK blocks.
+    pub puk_tries_left: u8,
+    /// Unblocks left (each successful unblock with the PUK uses one).
+    pub puk_usage_left: u8,
+}
+
+/// The version of the file layout below.
+const FORMAT: u32 = 1;
+
+/// The file's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Record {
+    format: u32,
+    generation: u64,
+    max: Counters,
+    counters: Counters,
+}
+
+/// One counter, named as in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Counter {
+    /// `pin_tries_left`.
+    PinTries,
+    /// `puk_tries_left`.
+    PukTries,
+    /// `puk_usage_left`.
+    PukUsage,
+}
+
+impl fmt::Display for Counter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Counter::PinTries => "pin_tries_left",
+            Counter::PukTries => "puk_tries_left",
+            Counter::PukUsage => "puk_usage_left",
+        })
+    }
+}
+
+/// A change of counters that no card operation makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Violation {
+    /// A counter rose where the rules forbid it.
+    #[error("{counter} rose from {from} to {to} without an unblock")]
+    Increased {
+        /// Which counter.
+        counter: Counter,
+        /// Its value before.
+        from: u8,
+        /// Its new value.
+        to: u8,
+    },
+    /// A counter is above its maximum.
+    #[error("{counter} is {value}, above its maximum {max}")]
+    AboveMax {
+        /// Which counter.
+        counter: Counter,
+        /// Its value.
+        value: u8,
+        /// Its maximum.
+        max: u8,
+    },
+}
+
+/// What can go wrong with the state file. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    /// The file exists but cannot be read.
+    #[error("cannot read the card state file {}", path.display())]
+    Read {
+        /// The state file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The file is not a state file (damaged, truncated, edited).
+    #[error("the card state file {} is corrupt; fix or delete it to start afresh", path.display())]
+    Corrupt {
+        /// The state file.
+        path: PathBuf,
+        /// What the parser said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The file has an unknown format version.
+    #[error("the card state file {} has format {found}, this version reads {FORMAT}", path.display())]
+    Format {
+        /// The state file.
+        path: PathBuf,
+        /// The version found.
+        found: u32,
+    },
+    /// The counters break the rules (see the module documentation).
+    #[error("the card state file {} breaks the counter rules", path.display())]
+    Violation {
+        /// The state file.
+        path: PathBuf,
+        /// Which rule.
+        #[source]
+        violation: Violation,
+    },
+    /// The file's generation went back: an older copy replaced it.
+    #[error("the card state file {} went back from generation {from} to {to}", path.display())]
+    RolledBack {
+        /// The state file.
+        path: PathBuf,
+        /// The generation last seen.
+        from: u64,
+        /// The generation found.
+        to: u64,
+    },
+    /// The file was there and has disappeared.
+    #[error("the card state file {} disappeared", path.display())]
+    Missing {
+        /// The state file.
+        path: PathBuf,
+    },
+    /// The new state could not be written (the old one is intact).
+    #[error("cannot write the card state file {}", path.display())]
+    Write {
+        /// The state file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Checks a change of counters against the rules of the module documentation.
+pub fn check_transition(old: &Counters, new: &Counters, max: &Counters) -> Result<(), Violation> {
+    check_max(new, max)?;
+    if new.puk_usage_left > old.puk_usage_left {
+        return Err(Violation::Increased {
+            counter: Counter::PukUsage,
+            from: old.puk_usage_left,
+            to: new.puk_usage_left,
+        });
+    }
+    if new.puk_usage_left < old.puk_usage_left {
+        return Ok(()); // an unblock re-arms both tries counters
+    }
+    if new.puk_tries_left > old.puk_tries_left {
+        return Err(Violation::Increased {
+            counter: Counter::PukTries,
+            from: old.puk_tries_left,
+            to: new.puk_tries_left,
+        });
+    }
+    let verified = old.pin_tries_left > 0 && new.pin_tries_left == max.pin_tries_left;
+    if new.pin_tries_left > old.pin_tries_left && !verified {
+        return Err(Violation::Increased {
+            counter: Counter::PinTries,
+            from: old.pin_tries_left,
+            to: new.pin_tries_left,
+        });
+    }
+    Ok(())
+}
+
+fn check_max(counters: &Counters, max: &Counters) -> Result<(), Violation> {
+    for (counter, value, max) in [
+        (
+            Counter::PinTries,
+            counters.pin_tries_left,
+            max.pin_tries_left,
+        ),
+        (
+            Counter::PukTries,
+            counters.puk_tries_left,
+            max.puk_tries_left,
+        ),
+        (
+            Counter::PukUsage,
+            counters.puk_usage_left,
+            max.puk_usage_left,
+        ),
+    ] {
+        if value > max {
+            return Err(Violation::AboveMax {
+                counter,
+                value,
+                max,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The componentwise maximum.
+fn max_of(a: &Counters, b: &Counters) -> Counters {
+    Counters {
+        pin_tries_left: a.pin_tries_left.max(b.pin_tries_left),
+        puk_tries_left: a.puk_tries_left.max(b.puk_tries_left),
+        puk_usage_left: a.puk_usage_left.max(b.puk_usage_left),
+    }
+}
+
+/// A state file: where the virtual card keeps its counters.
+#[derive(Debug, Clone)]
+pub struct StateFile {
+    path: PathBuf,
+    max: Option<Counters>,
+    /// What this handle last read or wrote: loads are checked against it.
+    last: Option<Record>,
+}
+
+impl StateFile {
+    /// A state file at `path` (which need not exist yet). Touches nothing on disk.
+    pub fn open(path: impl Into<PathBuf>) -> Self {
+        StateFile {
+            path: path.into(),
+            max: None,
+            last: None,
+        }
+    }
+
+    /// Sets the counters' maxima (the profile's initial values for a fresh card),
+    /// overriding those recorded in the file.
+    #[must_use]
+    pub fn with_max(mut self, max: Counters) -> Self {
+        self.max = Some(max);
+        self
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The generation last read or written by this handle.
+    pub fn generation(&self) -> Option<u64> {
+        self.last.map(|record| record.generation)
+    }
+
+    /// Reads the counters: `None` if there is no file yet (a fresh card).
+    ///
+    /// A file that cannot be read, is corrupt, breaks the rules or went back since this
+    /// handle last saw it is an error; nothing is ever reset silently.
+    pub fn load(&mut self) -> Result<Option<Counters>, StateError> {
+        let Some(record) = self.read()? else {
+            return match self.last {
+                Some(_) => Err(StateError::Missing {
+                    path: self.path.clone(),
+                }),
+                None => Ok(None),
+            };
+        };
+        let max = self.max.unwrap_or(record.max);
+        if let Some(last) = self.last {
+            if record.generation < last.generation {
+                return Err(StateError::RolledBack {
+                    path: self.path.clone(),
+                    from: last.generation,
+                    to: record.generation,
+                });
+            }
+            let same = record.generation == last.generation && record.counters == last.counters;
+            if !same {
+                check_transition(&last.counters, &record.counters, &max)
+                    .map_err(|violation| self.violation(violation))?;
+            }
+        }
+        self.last = Some(record);
+        Ok(Some(record.counters))
+    }
+
+    /// Writes new counters atomically, if the rules allow the change from the file's.
+    /// On any error the file keeps its previous content.
+    pub fn store(&mut self, counters: &Counters) -> Result<(), StateError> {
+        self.write(counters, false)
+    }
+
+    /// Writes counters whatever the file held (a fresh card, a test setup): the one
+    /// explicit way to raise a counter. They must still fit the maxima, which grow to
+    /// include them when none were given with [`with_max`](Self::with_max).
+    pub fn reset(&mut self, counters: &Counters) -> Result<(), StateError> {
+        self.write(counters, true)
+    }
+
+    fn write(&mut self, counters: &Counters, reset: bool) -> Result<(), StateError> {
+        let old = self.read()?;
+        let max = match (self.max, old) {
+            (Some(max), _) => max,
+            (None, Some(old)) if reset => max_of(&old.max, counters),
+            (None, Some(old)) => old.max,
+            (None, None) => *counters,
+        };
+        match old {
+            Some(old) if !reset => check_transition(&old.counters, counters, &max),
+            _ => check_max(counters, &max),
+        }
+        .map_err(|violation| self.violation(violation))?;
+        let generation = old
+            .map(|old| old.generation)
+            .max(self.generation())
+            .map_or(1, |g| g.saturating_add(1));
+        let record = Record {
+            format: FORMAT,
+            generation,
+            max,
+            counters: *counters,
+        };
+        let mut bytes = serde_json::to_vec_pretty(&record).map_err(|e| StateError::Write {
+            path: self.path.clone(),
+            source: io::Error::other(e),
+        })?;
+        bytes.push(b'\n');
+        write_atomically(&self.path, &bytes).map_err(|source| StateError::Write {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.last = Some(record);
+        Ok(())
+    }
+
+    /// The file's record, `None` if there is no file.
+    fn read(&self) -> Result<Option<Record>, StateError> {
+        let bytes = match fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(StateError::Read {
+                    path: self.path.clone(),
+                    source,
+                });
+            }
+        };
+        let record: Record =
+            serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt {
+                path: self.path.clone(),
+                source,
+            })?;
+        if record.format != FORMAT {
+            return Err(StateError::Format {
+                path: self.path.clone(),
+                found: record.format,
+            });
+        }
+        check_max(&record.counters, &self.max.unwrap_or(record.max))
+            .map_err(|violation| self.violation(violation))?;
+        Ok(Some(record))
+    }
+
+    fn violation(&self, violation: Violation) -> StateError {
+        StateError::Violation {
+            path: self.path.clone(),
+            violation,
+        }
+    }
+}
+
+/// Replaces `path` with `bytes` so that a crash leaves either the old or the new file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    // Same directory, so that the rename is atomic (same file system).
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(".tmp");
+    let tmp = dir.join(tmp_name);
+    let result = (|| {
+        let mut file = File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)?;
+        sync_dir(dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Makes the rename itself durable.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::thread;
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+    use rand::Rng;
+
+    const MAX: Counters = Counters {
+        pin_tries_left: 3,
+        puk_tries_left: 3,
+        puk_usage_left: 10,
+    };
+
+    fn counters(pin: u8, puk: u8, usage: u8) -> Counters {
+        Counters {
+            pin_tries_left: pin,
+            puk_tries_left: puk,
+            puk_usage_left: usage,
+        }
+    }
+
+    /// A fresh directory, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(tag: &str) -> TempDir {
+            let nanos = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            let dir =
+                std::env::temp_dir().join(format!("cps-sim-{tag}-{}-{nanos}", std::process::id()));
+            fs::create_dir_all(&dir).expect("temp dir");
+            TempDir(dir)
+        }
+        fn file(&self, name: &str) -> PathBuf {
+            self.0.join(name)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn round_trip_and_generations() {
+        let dir = TempDir::new("round-trip");
+        let path = dir.file("state.json");
+        let mut state = StateFile::open(&path);
+        assert_eq!(state.load().expect("no file"), None);
+        state.store(&MAX).expect("store");
+        assert_eq!(state.generation(), Some(1));
+        state.store(&counters(2, 3, 10)).expect("store");
+        assert_eq!(state.generation(), Some(2));
+
+        let mut again = StateFile::open(&path);
+        assert_eq!(again.load().expect("load"), Some(counters(2, 3, 10)));
+        assert_eq!(again.generation(), Some(2));
+        let names: Vec<_> = fs::read_dir(&dir.0).expect("dir").collect();
+        assert_eq!(names.len(), 1, "no temporary file left behind");
+        let text = fs::read_to_string(&path).expect("text");
+        assert!(text.contains("\"pin_tries_left\": 2"), "{text}");
+    }
+
+    #[test]
+    fn corrupt_or_unreadable_files_are_errors_naming_the_file() {
+        let dir = TempDir::new("corrupt");
+        let path = dir.file("state.json");
+        for content in [
+            &b""[..],
+            b"{",
+            b"garbage",
+            b"{\"format\":1,\"generation\":1}",
+            b"{\"format\":1,\"generation\":1,\"max\":{\"pin_tries_left\":3,\"puk_tries_left\":3,\"puk_usage_left\":1},\"counters\":{\"pin_tries_left\":300,\"puk_tries_left\":3,\"puk_usage_left\":1}}",
+        ] {
+            fs::write(&path, content).expect("write");
+            let err = StateFile::open(&path).load().expect_err("corrupt");
+            assert!(matches!(err, StateError::Corrupt { .. }), "{err:?}");
+            assert!(err.to_string().contains(&path.display().to_string()));
+            // A store does not overwrite what it cannot understand either.
+            assert!(StateFile::open(&path).store(&MAX).is_err());
+            assert_eq!(fs::read(&path).expect("read"), content);
+        }
+
+        fs::write(&path, r#"{"format":9,"generation":1,"max":{"pin_tries_left":3,"puk_tries_left":3,"puk_usage_left":1},"counters":{"pin_tries_left":3,"puk_tries_left":3,"puk_usage_left":1}}"#).expect("write");
+        let err = StateFile::open(&path).load().expect_err("format");
+        assert!(
+            matches!(err, StateError::Format { found: 9, .. }),
+            "{err:?}"
+        );
+
+        fs::write(&path, r#"{"format":1,"generation":1,"max":{"pin_tries_left":3,"puk_tries_left":3,"puk_usage_left":1},"counters":{"pin_tries_left":4,"puk_tries_left":3,"puk_usage_left":1}}"#).expect("write");
+        let err = StateFile::open(&path).load().expect_err("above max");
+        assert!(
+            matches!(
+                err,
+                StateError::Violation {
+                    violation: Violation::AboveMax { .. },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+
+        let err = StateFile::open(&dir.0).load().expect_err("a directory");
+        assert!(matches!(err, StateError::Read { .. }), "{err:?}");
+        assert!(err.to_string().contains(&dir.0.display().to_string()));
+    }
+
+    #[test]
+    fn the_rules() {
+        let ok = |old, new| check_transition(&old, &new, &MAX);
+        // Wrong PIN, wrong PUK.
+        assert_eq!(ok(counters(3, 3, 10), counters(2, 3, 10)), Ok(()));
+        assert_eq!(ok(counters(0, 3, 10), counters(0, 2, 10)), Ok(()));
+        // A correct PIN re-arms to the maximum, not elsewhere, and not from blocked.
+        assert_eq!(ok(counters(1, 3, 10), counters(3, 3, 10)), Ok(()));
+        assert!(ok(counters(1, 3, 10), counters(2, 3, 10)).is_err());
+        assert!(ok(counters(0, 3, 10), counters(3, 3, 10)).is_err());
+        // An unblock re-arms both tries counters.
+        assert_eq!(ok(counters(0, 1, 10), counters(3, 3, 9)), Ok(()));
+        // Never more unblocks, never more PUK tries without an unblock.
+        assert_eq!(
+            ok(counters(3, 3, 9), counters(3, 3, 10)),
+            Err(Violation::Increased {
+                counter: Counter::PukUsage,
+                from: 9,
+                to: 10
+            })
+        );
+        assert!(ok(counters(0, 1, 10), counters(0, 2, 10)).is_err());
+        assert!(ok(counters(3, 3, 10), counters(4, 3, 10)).is_err());
+    }
+
+    #[test]
+    fn store_refuses_a_raise_and_keeps_the_file() {
+        let dir = TempDir::new("refuse");
+        let path = dir.file("state.json");
+        let mut state = StateFile::open(&path).with_max(MAX);
+        state.store(&counters(1, 3, 10)).expect("store");
+        let before = fs::read(&path).expect("read");
+        let err = state.store(&counters(2, 3, 10)).expect_err("raise");
+        assert!(matches!(err, StateError::Violation { .. }), "{err:?}");
+        assert_eq!(fs::read(&path).expect("read"), before);
+        // The legitimate raises.
+        state.store(&counters(3, 3, 10)).expect("correct PIN");
+        state.store(&counters(0, 3, 10)).expect("three wrong PINs");
+        state.store(&counters(3, 3, 9)).expect("unblock");
+        // And the explicit one.
+        state.reset(&counters(3, 3, 10)).expect("reset");
+        assert_eq!(state.generation(), Some(5));
+    }
+
+    #[test]
+    fn maxima_come_from_the_first_store_unless_given() {
+        let dir = TempDir::new("maxima");
+        let path = dir.file("state.json");
+        let mut blocked = StateFile::open(&path);
+        blocked.store(&counters(0, 3, 10)).expect("first store");
+        let err = blocked.store(&counters(3, 3, 9)).expect_err("max is 0");
+        assert!(matches!(err, StateError::Violation { .. }), "{err:?}");
+        let mut given = StateFile::open(&path).with_max(MAX);
+        given
+            .store(&counters(3, 3, 9))
+            .expect("unblock with the profile's max");
+    }
+
+    #[test]
+    fn load_refuses_a_raise_or_a_rollback_behind_its_back() {
+        let dir = TempDir::new("behind");
+        let path = dir.file("state.json");
+        let mut card = StateFile::open(&path).with_max(MAX);
+        card.store(&MAX).expect("store");
+        card.store(&counters(2, 3, 10)).expect("store");
+        let old_copy = fs::read(&path).expect("copy");
+        card.store(&counters(1, 3, 10)).expect("store");
+
+        let mut watcher = StateFile::open(&path);
+        assert_eq!(watcher.load().expect("load"), Some(counters(1, 3, 10)));
+        fs::write(&path, &old_copy).expect("restore a backup");
+        let err = watcher.load().expect_err("rolled back");
+        assert!(
+            matches!(err, StateError::RolledBack { from: 3, to: 2, .. }),
+            "{err:?}"
+        );
+
+        // A newer generation with a raised counter, as a careless edit would make.
+        let mut editor = StateFile::open(&path);
+        editor.reset(&counters(2, 3, 10)).expect("reset");
+        assert_eq!(editor.generation(), Some(3));
+        editor.reset(&counters(2, 3, 10)).expect("reset");
+        let err = card.load().expect_err("raised");
+        assert!(matches!(err, StateError::Violation { .. }), "{err:?}");
+
+        fs::remove_file(&path).expect("remove");
+        let err = card.load().expect_err("missing");
+        assert!(matches!(err, StateError::Missing { .. }), "{err:?}");
+    }
+
+    /// Enough unblocks that a card is rarely used up between two kills.
+    const KILL_MAX: Counters = Counters {
+        pin_tries_left: 3,
+        puk_tries_left: 3,
+        puk_usage_left: 200,
+    };
+    const CHILD_ENV: &str = "CPS_SIM_STATE_KILL_CHILD";
+    const CHILD_TEST: &str = "state::tests::kill_child";
+    const KILLS: u32 = 60;
+
+    /// The card's counter logic for a holder who only types wrong codes: wrong PINs until
+    /// blocked, one wrong PUK, then an unblock (which uses one PUK usage). Stores every
+    /// change, as the virtual card does through `on_counters_changed`. Runs until killed.
+    #[test]
+    #[ignore = "child process of kill_9_during_wrong_pins_never_raises_a_counter"]
+    fn kill_child() {
+        let Some(path) = std::env::var_os(CHILD_ENV) else {
+            return;
+        };
+        let mut state = StateFile::open(PathBuf::from(path)).with_max(KILL_MAX);
+        let mut c = state.load().expect("child load").unwrap_or(KILL_MAX);
+        println!("CHILD-READY");
+        io::stdout().flush().expect("flush");
+        loop {
+            if c.pin_tries_left > 0 {
+                c.pin_tries_left -= 1;
+            } else if c.puk_usage_left == 0 {
+                return; // exhausted: the parent starts a new card
+            } else if c.puk_tries_left == KILL_MAX.puk_tries_left {
+                c.puk_tries_left -= 1;
+            } else {
+                c = Counters {
+                    pin_tries_left: KILL_MAX.pin_tries_left,
+                    puk_tries_left: KILL_MAX.puk_tries_left,
+                    puk_usage_left: c.puk_usage_left - 1,
+                };
+            }
+            state.store(&c).expect("child store");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn kill_9_during_wrong_pins_never_raises_a_counter() {
+        use std::os::unix::process::ExitStatusExt;
+
+        let dir = TempDir::new("kill");
+        let path = dir.file("state.json");
+        let exe = std::env::current_exe().expect("test binary");
+        let mut rng = rand::thread_rng();
+        let started = Instant::now();
+        let (mut kills, mut exhausted, mut stores, mut mid_write) = (0u32, 0u32, 0u64, 0u32);
+        let tmp = dir.file(".state.json.tmp");
+        let mut previous: Option<(u64, Counters)> = None;
+        while kills < KILLS {
+            let mut child = Command::new(&exe)
+                .args(["--exact", CHILD_TEST, "--ignored", "--nocapture"])
+                .arg("--test-threads=1")
+                .env(CHILD_ENV, &path)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn child");
+            let stdout = child.stdout.take().expect("stdout");
+            let (ready_tx, ready) = mpsc::channel();
+            let reader = thread::spawn(move || {
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    if line.contains("CHILD-READY") {
+                        let _ = ready_tx.send(());
+                    }
+                }
+            });
+            let was_ready = ready.recv_timeout(Duration::from_secs(30)).is_ok();
+            if was_ready {
+                thread::sleep(Duration::from_micros(rng.gen_range(0..=20_000)));
+            }
+            child.kill().expect("kill");
+            let output = child.wait_with_output().expect("wait");
+            let _ = reader.join();
+            match output.status.signal() {
+                Some(9) => kills += 1,
+                _ if output.status.success() => exhausted += 1,
+                _ => panic!(
+                    "the child failed ({:?}): {}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr)
+                ),
+            }
+            assert!(
+                was_ready || output.status.success(),
+                "the child never started"
+            );
+
+            // A temporary file left behind: killed between its creation and the rename.
+            if fs::remove_file(&tmp).is_ok() {
+                mid_write += 1;
+            }
+            let mut fresh = StateFile::open(&path).with_max(KILL_MAX);
+            let Some(now) = fresh.load().expect("the state reloads after kill -9") else {
+                continue; // killed before its first store
+            };
+            let generation = fresh.generation().expect("generation");
+            assert!(now.pin_tries_left <= KILL_MAX.pin_tries_left, "{now:?}");
+            assert!(now.puk_tries_left <= KILL_MAX.puk_tries_left, "{now:?}");
+            assert!(now.puk_usage_left <= KILL_MAX.puk_usage_left, "{now:?}");
+            if let Some((was_generation, was)) = previous {
+                assert!(generation >= was_generation, "generation went back");
+                stores += generation - was_generation;
+                assert!(
+                    now.puk_usage_left <= was.puk_usage_left,
+                    "{was:?} → {now:?}"
+                );
+                if now.puk_usage_left == was.puk_usage_left {
+                    assert!(
+                        now.pin_tries_left <= was.pin_tries_left,
+                        "{was:?} → {now:?}"
+                    );
+                    assert!(
+                        now.puk_tries_left <= was.puk_tries_left,
+                        "{was:?} → {now:?}"
+                    );
+                }
+            } else {
+                stores += generation;
+            }
+            previous = Some((generation, now));
+            if now.puk_usage_left == 0 && now.pin_tries_left == 0 {
+                fs::remove_file(&path).expect("new card");
+                previous = None;
+            }
+        }
+        eprintln!(
+            "kill -9 test: {kills} kills ({mid_write} in the middle of a write), {exhausted} cards used up, {stores} stores observed, {:.2?}",
+            started.elapsed()
+        );
+    }
+}
