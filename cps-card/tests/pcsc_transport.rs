@@ -6,6 +6,8 @@
 //! them too. Each test holds one vpcd slot (a lock per slot) and runs under its own
 //! timeout, since vpcd never times out.
 #![cfg(feature = "pcsc")]
+// The helpers below are test code too; clippy only exempts `#[test]` functions.
+#![allow(clippy::unwrap_used)]
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -84,9 +86,19 @@ impl Slot {
 /// The card side of one vpcd connection.
 struct TestCard {
     stream: TcpStream,
-    mute: Arc<AtomicBool>,
-    frames: Arc<Mutex<Vec<Vec<u8>>>>,
+    shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// What the test and the card's thread share.
+#[derive(Default)]
+struct Shared {
+    /// Hold back APDU answers (the card still answers ATR requests).
+    mute: AtomicBool,
+    /// The test is taking the card out: stop holding answers back.
+    closing: AtomicBool,
+    /// Every frame received from vpcd.
+    frames: Mutex<Vec<Vec<u8>>>,
 }
 
 impl TestCard {
@@ -121,23 +133,21 @@ impl TestCard {
     fn plug(slot: &Slot) -> TestCard {
         let stream = TcpStream::connect(("127.0.0.1", slot.port())).expect("vpcd is not listening");
         stream.set_nodelay(true).unwrap();
-        let mute = Arc::new(AtomicBool::new(false));
-        let frames = Arc::new(Mutex::new(Vec::new()));
+        let shared = Arc::new(Shared::default());
         let thread = {
-            let (stream, mute, frames) = (stream.try_clone().unwrap(), mute.clone(), frames.clone());
-            thread::spawn(move || serve(stream, &mute, &frames))
+            let (stream, shared) = (stream.try_clone().unwrap(), shared.clone());
+            thread::spawn(move || serve(stream, &shared))
         };
         TestCard {
             stream,
-            mute,
-            frames,
+            shared,
             thread: Some(thread),
         }
     }
 
     fn saw_any_within(&self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
-        while self.frames.lock().unwrap().is_empty() {
+        while self.shared.frames.lock().unwrap().is_empty() {
             if Instant::now() >= deadline {
                 return false;
             }
@@ -146,17 +156,23 @@ impl TestCard {
         true
     }
 
+    /// Stops answering APDUs: the next one waits for [`wake`](Self::wake) (or removal).
     fn go_mute(&self) {
-        self.mute.store(true, Ordering::SeqCst);
+        self.shared.mute.store(true, Ordering::SeqCst);
+    }
+
+    /// Answers again, starting with the APDU held back.
+    fn wake(&self) {
+        self.shared.mute.store(false, Ordering::SeqCst);
     }
 
     /// Every frame vpcd sent so far.
     fn frames(&self) -> Vec<Vec<u8>> {
-        self.frames.lock().unwrap().clone()
+        self.shared.frames.lock().unwrap().clone()
     }
 
     fn clear_frames(&self) {
-        self.frames.lock().unwrap().clear();
+        self.shared.frames.lock().unwrap().clear();
     }
 
     /// Waits up to `limit` for vpcd to send `frame`.
@@ -179,6 +195,7 @@ impl TestCard {
     }
 
     fn close(&mut self) {
+        self.shared.closing.store(true, Ordering::SeqCst);
         let _ = self.stream.shutdown(Shutdown::Both);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -194,7 +211,7 @@ impl Drop for TestCard {
 
 /// The card's loop: 2-byte big-endian length, payload; `04` asks for the ATR, other
 /// 1-byte frames are power events, longer ones are APDUs.
-fn serve(mut stream: TcpStream, mute: &AtomicBool, frames: &Mutex<Vec<Vec<u8>>>) {
+fn serve(mut stream: TcpStream, shared: &Shared) {
     loop {
         let mut len = [0; 2];
         if stream.read_exact(&mut len).is_err() {
@@ -204,12 +221,19 @@ fn serve(mut stream: TcpStream, mute: &AtomicBool, frames: &Mutex<Vec<Vec<u8>>>)
         if stream.read_exact(&mut frame).is_err() {
             return;
         }
-        frames.lock().unwrap().push(frame.clone());
+        shared.frames.lock().unwrap().push(frame.clone());
         let answer = match frame.as_slice() {
             [0x04] => CPS3_ATR.to_vec(),
             [_] => continue,
-            _ if mute.load(Ordering::SeqCst) => continue,
-            apdu => vec![apdu[1], 0x90, 0x00],
+            apdu => {
+                while shared.mute.load(Ordering::SeqCst) {
+                    if shared.closing.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    thread::sleep(Duration::from_millis(5));
+                }
+                vec![apdu[1], 0x90, 0x00]
+            }
         };
         // One write per reply: vpcd and Nagle make split writes slow.
         let mut out = u16::try_from(answer.len()).unwrap().to_be_bytes().to_vec();
@@ -259,12 +283,18 @@ fn lists_the_virtual_reader_with_its_card_and_atr() {
 
         let _card = TestCard::insert(&ctx, &slot);
         let readers = ctx.list_readers().unwrap();
-        assert!(readers.iter().any(|r| r.name == "Virtual PCD 00 00"), "{readers:?}");
+        assert!(
+            readers.iter().any(|r| r.name == "Virtual PCD 00 00"),
+            "{readers:?}"
+        );
         for (i, reader) in readers.iter().enumerate() {
             assert_eq!(reader.index, i);
         }
         let ours = readers.iter().find(|r| r.name == slot.reader()).unwrap();
-        assert!(ours.card_present && !ours.mute && !ours.unavailable, "{ours:?}");
+        assert!(
+            ours.card_present && !ours.mute && !ours.unavailable,
+            "{ours:?}"
+        );
         assert_eq!(ours.atr.as_deref(), Some(&CPS3_ATR[..]));
 
         let by_index = ctx
@@ -325,7 +355,10 @@ fn connects_with_t0_and_transmits_raw_apdus() {
 
         // Through the trait object, as card logic holds it.
         let dynamic: &mut dyn Transport = &mut transport;
-        assert_eq!(dynamic.transmit(&[0x00, 0xB0, 0x00, 0x00, 0x02]).unwrap(), [0xB0, 0x90, 0x00]);
+        assert_eq!(
+            dynamic.transmit(&[0x00, 0xB0, 0x00, 0x00, 0x02]).unwrap(),
+            [0xB0, 0x90, 0x00]
+        );
         transport.disconnect(Disposition::Leave).unwrap();
     });
 }
@@ -345,8 +378,14 @@ fn a_mute_card_times_out_and_the_transport_then_refuses_calls() {
         let start = Instant::now();
         let error = transport.transmit(&SELECT).unwrap_err();
         let took = start.elapsed();
-        assert!(matches!(error, TransportError::Timeout(t) if t == timeout), "{error:?}");
-        assert!(took >= timeout && took < timeout + Duration::from_millis(500), "{took:?}");
+        assert!(
+            matches!(error, TransportError::Timeout(t) if t == timeout),
+            "{error:?}"
+        );
+        assert!(
+            took >= timeout && took < timeout + Duration::from_millis(500),
+            "{took:?}"
+        );
         assert!(!transport.is_usable());
 
         let start = Instant::now();
@@ -359,13 +398,62 @@ fn a_mute_card_times_out_and_the_transport_then_refuses_calls() {
         // The card leaving unblocks the worker, which then leaves the card.
         card.remove();
         drop(transport);
-        assert!(ctx.wait_for(&slot.reader(), Event::Removed, Duration::from_secs(5)).unwrap());
+        assert!(
+            ctx.wait_for(&slot.reader(), Event::Removed, Duration::from_secs(5))
+                .unwrap()
+        );
         // The reader is usable again afterwards.
         let card = TestCard::insert(&ctx, &slot);
         let mut transport = PcscTransport::connect(&ctx, &slot.reader(), options(timeout)).unwrap();
         assert_eq!(transport.transmit(&SELECT).unwrap(), SELECT_ANSWER);
         drop(transport);
         card.remove();
+    });
+}
+
+#[test]
+#[ignore = "needs pcscd with the vpcd driver: run scripts/test.sh"]
+fn after_a_timeout_the_disposition_asked_for_still_reaches_the_card() {
+    within(Duration::from_secs(70), || {
+        let ctx = context();
+        let slot = Slot::take(&ctx);
+        let card = TestCard::insert(&ctx, &slot);
+        let timeout = Duration::from_millis(500);
+
+        // Disconnecting with Reset (as after a PIN operation) on an unusable transport:
+        // the reset is queued behind the blocked call and happens once it returns.
+        let mut transport = PcscTransport::connect(&ctx, &slot.reader(), options(timeout)).unwrap();
+        card.go_mute();
+        let error = transport.transmit(&SELECT).unwrap_err();
+        assert!(matches!(error, TransportError::Timeout(_)), "{error:?}");
+        let error = transport.disconnect(Disposition::Reset).unwrap_err();
+        assert!(error.to_string().contains("unusable"), "{error}");
+        card.clear_frames();
+        card.wake();
+        assert!(
+            card.saw_within(&RESET, Duration::from_secs(2)),
+            "{:?}",
+            card.frames()
+        );
+
+        // Dropped instead: the worker leaves the card once the call returns.
+        let mut transport = PcscTransport::connect(&ctx, &slot.reader(), options(timeout)).unwrap();
+        card.go_mute();
+        assert!(matches!(
+            transport.transmit(&SELECT),
+            Err(TransportError::Timeout(_))
+        ));
+        drop(transport);
+        card.clear_frames();
+        card.wake();
+        assert!(
+            !card.saw_within(&RESET, Duration::from_millis(800)),
+            "{:?}",
+            card.frames()
+        );
+        // The handle is gone: a new session works.
+        let mut transport = PcscTransport::connect(&ctx, &slot.reader(), options(timeout)).unwrap();
+        assert_eq!(transport.transmit(&SELECT).unwrap(), SELECT_ANSWER);
     });
 }
 
@@ -380,7 +468,10 @@ fn removal_mid_session_is_card_removed() {
             PcscTransport::connect(&ctx, &slot.reader(), options(Duration::from_secs(5))).unwrap();
         assert_eq!(transport.transmit(&SELECT).unwrap(), SELECT_ANSWER);
         card.remove();
-        assert!(ctx.wait_for(&slot.reader(), Event::Removed, Duration::from_secs(5)).unwrap());
+        assert!(
+            ctx.wait_for(&slot.reader(), Event::Removed, Duration::from_secs(5))
+                .unwrap()
+        );
         let error = transport.transmit(&SELECT).unwrap_err();
         assert!(matches!(error, TransportError::CardRemoved), "{error:?}");
         // Still usable as a transport: the error came from PC/SC, not a timeout.
@@ -399,9 +490,15 @@ fn wait_for_sees_insertion_and_removal() {
         let ctx = context();
         let slot = Slot::take(&ctx);
         let reader = slot.reader();
-        assert!(ctx.wait_for(&reader, Event::Removed, Duration::ZERO).unwrap());
+        assert!(
+            ctx.wait_for(&reader, Event::Removed, Duration::ZERO)
+                .unwrap()
+        );
         let start = Instant::now();
-        assert!(!ctx.wait_for(&reader, Event::Inserted, Duration::from_millis(300)).unwrap());
+        assert!(
+            !ctx.wait_for(&reader, Event::Inserted, Duration::from_millis(300))
+                .unwrap()
+        );
         assert!(start.elapsed() >= Duration::from_millis(300));
 
         // Inserted while waiting.
@@ -420,13 +517,25 @@ fn wait_for_sees_insertion_and_removal() {
         let (seen, took) = waiter.join().unwrap();
         assert!(seen && took >= Duration::from_millis(300), "{took:?}");
         card.remove();
-        assert!(ctx.wait_for(&reader, Event::Removed, Duration::from_secs(5)).unwrap());
+        assert!(
+            ctx.wait_for(&reader, Event::Removed, Duration::from_secs(5))
+                .unwrap()
+        );
 
         let card = TestCard::insert(&ctx, &slot);
-        assert!(ctx.wait_for(&reader, Event::Inserted, Duration::ZERO).unwrap());
-        assert!(!ctx.wait_for(&reader, Event::Removed, Duration::from_millis(100)).unwrap());
+        assert!(
+            ctx.wait_for(&reader, Event::Inserted, Duration::ZERO)
+                .unwrap()
+        );
+        assert!(
+            !ctx.wait_for(&reader, Event::Removed, Duration::from_millis(100))
+                .unwrap()
+        );
         card.remove();
-        assert!(ctx.wait_for(&reader, Event::Removed, Duration::from_secs(5)).unwrap());
+        assert!(
+            ctx.wait_for(&reader, Event::Removed, Duration::from_secs(5))
+                .unwrap()
+        );
 
         assert!(matches!(
             ctx.wait_for("No Such Reader", Event::Inserted, Duration::ZERO),
@@ -468,8 +577,7 @@ fn a_transaction_keeps_other_handles_out_until_it_ends() {
         // The guard ends the transaction on drop too.
         {
             let mut txn = ours.begin_transaction().unwrap();
-            let r = txn.transmit(&SELECT);
-            assert!(r.is_ok(), "{r:?} {:?}", _card.frames());
+            txn.transmit(&SELECT).unwrap();
         }
         assert_eq!(other.transmit(&SELECT).unwrap(), SELECT_ANSWER);
 
@@ -480,9 +588,7 @@ fn a_transaction_keeps_other_handles_out_until_it_ends() {
         });
         assert!(matches!(result, Err(TransportError::NoCard)));
         assert_eq!(other.transmit(&SELECT).unwrap(), SELECT_ANSWER);
-        let answer = ours
-            .transaction(|t| t.transmit(&SELECT))
-            .unwrap();
+        let answer = ours.transaction(|t| t.transmit(&SELECT)).unwrap();
         assert_eq!(answer, SELECT_ANSWER);
 
         ours.disconnect(Disposition::Leave).unwrap();
@@ -497,8 +603,10 @@ fn a_reset_by_another_application_is_card_reset_until_reconnect() {
         let ctx = context();
         let slot = Slot::take(&ctx);
         let _card = TestCard::insert(&ctx, &slot);
-        let mut ours = PcscTransport::connect(&ctx, &slot.reader(), ConnectOptions::default()).unwrap();
-        let other = PcscTransport::connect(&ctx, &slot.reader(), ConnectOptions::default()).unwrap();
+        let mut ours =
+            PcscTransport::connect(&ctx, &slot.reader(), ConnectOptions::default()).unwrap();
+        let other =
+            PcscTransport::connect(&ctx, &slot.reader(), ConnectOptions::default()).unwrap();
         assert_eq!(ours.transmit(&SELECT).unwrap(), SELECT_ANSWER);
 
         other.disconnect(Disposition::Reset).unwrap();
@@ -516,6 +624,46 @@ fn a_reset_by_another_application_is_card_reset_until_reconnect() {
     });
 }
 
+#[test]
+#[ignore = "needs pcscd with the vpcd driver: run scripts/test.sh"]
+fn a_reset_asked_during_our_transaction_waits_for_its_end_then_is_card_reset() {
+    within(Duration::from_secs(70), || {
+        let ctx = context();
+        let slot = Slot::take(&ctx);
+        let card = TestCard::insert(&ctx, &slot);
+        let mut ours =
+            PcscTransport::connect(&ctx, &slot.reader(), ConnectOptions::default()).unwrap();
+        let other =
+            PcscTransport::connect(&ctx, &slot.reader(), ConnectOptions::default()).unwrap();
+
+        let mut txn = ours.begin_transaction().unwrap();
+        let resetting = thread::spawn(move || other.disconnect(Disposition::Reset));
+        thread::sleep(Duration::from_millis(300));
+        // The operation in the transaction completes untouched...
+        assert_eq!(txn.transmit(&SELECT).unwrap(), SELECT_ANSWER);
+        assert!(
+            !card.frames().contains(&RESET.to_vec()),
+            "{:?}",
+            card.frames()
+        );
+        txn.end().unwrap();
+        // ...the reset happens after it, and the next operation learns of it.
+        resetting.join().unwrap().unwrap();
+        assert!(
+            card.saw_within(&RESET, Duration::from_secs(2)),
+            "{:?}",
+            card.frames()
+        );
+        let error = ours.transaction(|t| t.transmit(&SELECT)).unwrap_err();
+        assert!(matches!(error, TransportError::CardReset), "{error:?}");
+        ours.reconnect(Disposition::Leave).unwrap();
+        assert_eq!(
+            ours.transaction(|t| t.transmit(&SELECT)).unwrap(),
+            SELECT_ANSWER
+        );
+    });
+}
+
 // ---- dispositions ----
 
 const RESET: [u8; 1] = [0x02];
@@ -528,32 +676,53 @@ fn leave_and_drop_send_nothing_reset_and_unpower_reach_the_card() {
         let ctx = context();
         let slot = Slot::take(&ctx);
         let card = TestCard::insert(&ctx, &slot);
-        let connect = || PcscTransport::connect(&ctx, &slot.reader(), ConnectOptions::default()).unwrap();
+        let connect =
+            || PcscTransport::connect(&ctx, &slot.reader(), ConnectOptions::default()).unwrap();
 
         let mut transport = connect();
         transport.transmit(&SELECT).unwrap();
         card.clear_frames();
         transport.disconnect(Disposition::Leave).unwrap();
-        assert!(!card.saw_within(&RESET, Duration::from_millis(800)), "{:?}", card.frames());
+        assert!(
+            !card.saw_within(&RESET, Duration::from_millis(800)),
+            "{:?}",
+            card.frames()
+        );
 
         let mut transport = connect();
         transport.transmit(&SELECT).unwrap();
         card.clear_frames();
         drop(transport);
-        assert!(!card.saw_within(&RESET, Duration::from_millis(800)), "{:?}", card.frames());
+        assert!(
+            !card.saw_within(&RESET, Duration::from_millis(800)),
+            "{:?}",
+            card.frames()
+        );
 
         let mut transport = connect();
         transport.transmit(&SELECT).unwrap();
         card.clear_frames();
         transport.disconnect(Disposition::Reset).unwrap();
-        assert!(card.saw_within(&RESET, Duration::from_secs(2)), "{:?}", card.frames());
+        assert!(
+            card.saw_within(&RESET, Duration::from_secs(2)),
+            "{:?}",
+            card.frames()
+        );
 
         let mut transport = connect();
         transport.transmit(&SELECT).unwrap();
         card.clear_frames();
         transport.disconnect(Disposition::Unpower).unwrap();
-        assert!(card.saw_within(&POWER_OFF, Duration::from_secs(2)), "{:?}", card.frames());
-        assert!(!card.frames().contains(&RESET.to_vec()), "{:?}", card.frames());
+        assert!(
+            card.saw_within(&POWER_OFF, Duration::from_secs(2)),
+            "{:?}",
+            card.frames()
+        );
+        assert!(
+            !card.frames().contains(&RESET.to_vec()),
+            "{:?}",
+            card.frames()
+        );
     });
 }
 
@@ -572,7 +741,9 @@ fn watch_reports_readers_then_insertions_and_removals() {
             initial.push(event);
         }
         assert!(
-            initial.contains(&ReaderEvent::ReaderAdded { reader: reader.clone() }),
+            initial.contains(&ReaderEvent::ReaderAdded {
+                reader: reader.clone()
+            }),
             "{initial:?}"
         );
         let ours = |watcher: &mut cps_card::pcsc::Watcher| loop {
@@ -589,10 +760,18 @@ fn watch_reports_readers_then_insertions_and_removals() {
         let card = TestCard::insert(&ctx, &slot);
         assert_eq!(
             ours(&mut watcher),
-            ReaderEvent::CardInserted { reader: reader.clone(), atr: CPS3_ATR.to_vec() }
+            ReaderEvent::CardInserted {
+                reader: reader.clone(),
+                atr: CPS3_ATR.to_vec()
+            }
         );
         card.remove();
-        assert_eq!(ours(&mut watcher), ReaderEvent::CardRemoved { reader: reader.clone() });
+        assert_eq!(
+            ours(&mut watcher),
+            ReaderEvent::CardRemoved {
+                reader: reader.clone()
+            }
+        );
 
         // Cancelling from another thread ends the iterator.
         let canceller = watcher.canceller();

@@ -27,7 +27,9 @@ const NO_SERVICE_REMEDY: &str = "start pcscd (`sudo systemctl start pcscd.socket
 #[non_exhaustive]
 pub enum PcscError {
     /// The PC/SC service (pcscd, SCardSvr) is not running: `SCARD_E_NO_SERVICE`.
-    #[error("the PC/SC service is not running (SCARD_E_NO_SERVICE 0x8010001D): {NO_SERVICE_REMEDY}")]
+    #[error(
+        "the PC/SC service is not running (SCARD_E_NO_SERVICE 0x8010001D): {NO_SERVICE_REMEDY}"
+    )]
     NoService,
     /// No reader is connected: `SCARD_E_NO_READERS_AVAILABLE`.
     #[error(
@@ -209,7 +211,10 @@ mod tests {
             wanted: "reader 3".into(),
             available: vec!["A".into(), "B".into()],
         };
-        assert_eq!(e.to_string(), r#"no reader 3; readers present: 0 "A", 1 "B""#);
+        assert_eq!(
+            e.to_string(),
+            r#"no reader 3; readers present: 0 "A", 1 "B""#
+        );
         let e = PcscError::ReaderNotFound {
             wanted: "reader 0".into(),
             available: vec![],
@@ -219,7 +224,10 @@ mod tests {
             wanted: r#"reader matching "pcd""#.into(),
             candidates: vec!["A".into(), "B".into()],
         };
-        assert!(e.to_string().contains(r#"candidates: "A", "B"; choose"#), "{e}");
+        assert!(
+            e.to_string().contains(r#"candidates: "A", "B"; choose"#),
+            "{e}"
+        );
     }
 
     #[test]

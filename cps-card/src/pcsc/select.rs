@@ -128,10 +128,9 @@ impl ReaderSelector {
         };
         match self {
             ReaderSelector::First => Ok(first),
-            ReaderSelector::Index(i) => readers
-                .iter()
-                .find(|r| r.index == *i)
-                .ok_or_else(not_found),
+            ReaderSelector::Index(i) => {
+                readers.iter().find(|r| r.index == *i).ok_or_else(not_found)
+            }
             ReaderSelector::Exact(name) => readers
                 .iter()
                 .find(|r| r.name == *name)
@@ -144,7 +143,9 @@ impl ReaderSelector {
                 }
                 let text = text.to_lowercase();
                 self.only_one(
-                    readers.iter().filter(|r| r.name.to_lowercase().contains(&text)),
+                    readers
+                        .iter()
+                        .filter(|r| r.name.to_lowercase().contains(&text)),
                     not_found,
                 )
             }
@@ -228,19 +229,34 @@ mod tests {
 
     #[test]
     fn parse_numbers_as_indexes_and_the_rest_as_names() {
-        assert!(matches!(ReaderSelector::parse("2"), ReaderSelector::Index(2)));
-        assert!(matches!(ReaderSelector::parse(" 0 "), ReaderSelector::Index(0)));
+        assert!(matches!(
+            ReaderSelector::parse("2"),
+            ReaderSelector::Index(2)
+        ));
+        assert!(matches!(
+            ReaderSelector::parse(" 0 "),
+            ReaderSelector::Index(0)
+        ));
         assert!(
             matches!(ReaderSelector::parse("Virtual PCD"), ReaderSelector::Substring(s) if s == "Virtual PCD")
         );
-        assert!(matches!(ReaderSelector::parse("-1"), ReaderSelector::Substring(_)));
-        assert!(matches!(ReaderSelector::parse("00 01"), ReaderSelector::Substring(_)));
+        assert!(matches!(
+            ReaderSelector::parse("-1"),
+            ReaderSelector::Substring(_)
+        ));
+        assert!(matches!(
+            ReaderSelector::parse("00 01"),
+            ReaderSelector::Substring(_)
+        ));
     }
 
     #[test]
     fn index_selects_by_position() {
         let list = readers(&["Virtual PCD 00 00", "Virtual PCD 00 01"]);
-        assert_eq!(name(&ReaderSelector::parse("1"), &list), "Virtual PCD 00 01");
+        assert_eq!(
+            name(&ReaderSelector::parse("1"), &list),
+            "Virtual PCD 00 01"
+        );
         assert_eq!(name(&ReaderSelector::First, &list), "Virtual PCD 00 00");
         match ReaderSelector::parse("2").resolve(&list) {
             Err(PcscError::ReaderNotFound { wanted, available }) => {
@@ -275,7 +291,10 @@ mod tests {
                     candidates,
                     &["Ingenico Prox'n Roll 01 00", "Ingenico Prox'n Roll 01 01"]
                 );
-                assert!(e.to_string().contains("reader matching \"ingenico\""), "{e}");
+                assert!(
+                    e.to_string().contains("reader matching \"ingenico\""),
+                    "{e}"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -325,7 +344,11 @@ mod tests {
         let list = readers(&["Empty"]);
         match selector.resolve(&list) {
             Err(e @ PcscError::ReaderNotFound { .. }) => {
-                assert!(e.to_string().starts_with("no reader holding a matching card"), "{e}");
+                assert!(
+                    e.to_string()
+                        .starts_with("no reader holding a matching card"),
+                    "{e}"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -336,7 +359,11 @@ mod tests {
         let mut reader = ReaderInfo::new(0, "R");
         reader.card_present = true;
         reader.mute = true;
-        assert!(ReaderSelector::holding_card(|_| true).resolve(&[reader]).is_err());
+        assert!(
+            ReaderSelector::holding_card(|_| true)
+                .resolve(&[reader])
+                .is_err()
+        );
     }
 
     #[test]

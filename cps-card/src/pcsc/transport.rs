@@ -292,8 +292,11 @@ impl PcscTransport {
             let _ = self.requests.send(Request::Disconnect(disposition));
             Err(self.unusable())
         } else {
-            self.call(Request::Disconnect(disposition), "disconnecting from the card")
-                .map(drop)
+            self.call(
+                Request::Disconnect(disposition),
+                "disconnecting from the card",
+            )
+            .map(drop)
         };
         self.health = Health::Closed;
         result
@@ -626,7 +629,9 @@ impl Worker {
                 // Cannot happen: the transaction guard borrows the transport mutably.
                 Request::Begin => self.reply(Err(::pcsc::Error::InvalidValue)),
                 Request::End(disposition) => return TransactionExit::End(disposition),
-                Request::Disconnect(disposition) => return TransactionExit::Disconnect(disposition),
+                Request::Disconnect(disposition) => {
+                    return TransactionExit::Disconnect(disposition);
+                }
             }
         }
     }

@@ -67,7 +67,11 @@ impl fmt::Display for ReaderEvent {
             ReaderEvent::ReaderAdded { reader } => write!(f, "reader added: {reader}"),
             ReaderEvent::ReaderRemoved { reader } => write!(f, "reader removed: {reader}"),
             ReaderEvent::CardInserted { reader, atr } => {
-                write!(f, "card inserted in {reader}: ATR {}", hex::encode_upper(atr))
+                write!(
+                    f,
+                    "card inserted in {reader}: ATR {}",
+                    hex::encode_upper(atr)
+                )
             }
             ReaderEvent::CardMute { reader } => write!(f, "mute card in {reader}"),
             ReaderEvent::CardRemoved { reader } => write!(f, "card removed from {reader}"),
@@ -296,7 +300,8 @@ impl Watcher {
                         reader: reader.clone(),
                     });
                 }
-                self.pending.push_back(ReaderEvent::ReaderRemoved { reader });
+                self.pending
+                    .push_back(ReaderEvent::ReaderRemoved { reader });
                 self.states.remove(i);
                 self.seen.remove(i);
             } else {
@@ -309,7 +314,8 @@ impl Watcher {
                 continue;
             }
             let reader = name.to_string_lossy().into_owned();
-            self.states.insert(n, ReaderState::new(name, State::UNAWARE));
+            self.states
+                .insert(n, ReaderState::new(name, State::UNAWARE));
             self.seen.push((Seen::Empty, None));
             self.pending.push_back(ReaderEvent::ReaderAdded { reader });
         }
