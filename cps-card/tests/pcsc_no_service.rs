@@ -24,7 +24,11 @@ fn no_service_says_how_to_start_pcscd() {
         return;
     }
     let output = Command::new(std::env::current_exe().expect("the test's own path"))
-        .args(["no_service_says_how_to_start_pcscd", "--exact", "--test-threads=1"])
+        .args([
+            "no_service_says_how_to_start_pcscd",
+            "--exact",
+            "--test-threads=1",
+        ])
         .env(CHILD, "1")
         .env("PCSCLITE_CSOCK_NAME", "/nonexistent/cps-test/pcscd.comm")
         .output()
