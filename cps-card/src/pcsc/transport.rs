@@ -223,8 +223,10 @@ impl PcscTransport {
     /// no other application can talk to the card. Send the APDUs through the guard.
     ///
     /// Blocks while another application holds a transaction, up to the timeout (the
-    /// transport is then unusable, as after any timeout). Collect PINs *before*
-    /// beginning: Windows resets a card left idle for 5 s inside a transaction.
+    /// transport is then unusable, as after any timeout). The other way round, other
+    /// applications' commands and resets wait for this transaction to end, so keep it
+    /// short: collect PINs *before* beginning (Windows also resets a card left idle
+    /// for 5 s inside a transaction).
     ///
     /// # Errors
     ///
