@@ -6,6 +6,8 @@
 //! them too. Each test holds one vpcd slot (a lock per slot) and runs under its own
 //! timeout, since vpcd never times out.
 #![cfg(feature = "pcsc")]
+// The helpers below are test code too; clippy only exempts `#[test]` functions.
+#![allow(clippy::unwrap_used)]
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -84,9 +86,19 @@ impl Slot {
 /// The card side of one vpcd connection.
 struct TestCard {
     stream: TcpStream,
-    mute: Arc<AtomicBool>,
-    frames: Arc<Mutex<Vec<Vec<u8>>>>,
+    shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// What the test and the card's thread share.
+#[derive(Default)]
+struct Shared {
+    /// Hold back APDU answers (the card still answers ATR requests).
+    mute: AtomicBool,
+    /// The test is taking the card out: stop holding answers back.
+    closing: AtomicBool,
+    /// Every frame received from vpcd.
+    frames: Mutex<Vec<Vec<u8>>>,
 }
 
 impl TestCard {
@@ -121,24 +133,21 @@ impl TestCard {
     fn plug(slot: &Slot) -> TestCard {
         let stream = TcpStream::connect(("127.0.0.1", slot.port())).expect("vpcd is not listening");
         stream.set_nodelay(true).unwrap();
-        let mute = Arc::new(AtomicBool::new(false));
-        let frames = Arc::new(Mutex::new(Vec::new()));
+        let shared = Arc::new(Shared::default());
         let thread = {
-            let (stream, mute, frames) =
-                (stream.try_clone().unwrap(), mute.clone(), frames.clone());
-            thread::spawn(move || serve(stream, &mute, &frames))
+            let (stream, shared) = (stream.try_clone().unwrap(), shared.clone());
+            thread::spawn(move || serve(stream, &shared))
         };
         TestCard {
             stream,
-            mute,
-            frames,
+            shared,
             thread: Some(thread),
         }
     }
 
     fn saw_any_within(&self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
-        while self.frames.lock().unwrap().is_empty() {
+        while self.shared.frames.lock().unwrap().is_empty() {
             if Instant::now() >= deadline {
                 return false;
             }
@@ -147,17 +156,23 @@ impl TestCard {
         true
     }
 
+    /// Stops answering APDUs: the next one waits for [`wake`](Self::wake) (or removal).
     fn go_mute(&self) {
-        self.mute.store(true, Ordering::SeqCst);
+        self.shared.mute.store(true, Ordering::SeqCst);
+    }
+
+    /// Answers again, starting with the APDU held back.
+    fn wake(&self) {
+        self.shared.mute.store(false, Ordering::SeqCst);
     }
 
     /// Every frame vpcd sent so far.
     fn frames(&self) -> Vec<Vec<u8>> {
-        self.frames.lock().unwrap().clone()
+        self.shared.frames.lock().unwrap().clone()
     }
 
     fn clear_frames(&self) {
-        self.frames.lock().unwrap().clear();
+        self.shared.frames.lock().unwrap().clear();
     }
 
     /// Waits up to `limit` for vpcd to send `frame`.
@@ -180,6 +195,7 @@ impl TestCard {
     }
 
     fn close(&mut self) {
+        self.shared.closing.store(true, Ordering::SeqCst);
         let _ = self.stream.shutdown(Shutdown::Both);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -195,7 +211,7 @@ impl Drop for TestCard {
 
 /// The card's loop: 2-byte big-endian length, payload; `04` asks for the ATR, other
 /// 1-byte frames are power events, longer ones are APDUs.
-fn serve(mut stream: TcpStream, mute: &AtomicBool, frames: &Mutex<Vec<Vec<u8>>>) {
+fn serve(mut stream: TcpStream, shared: &Shared) {
     loop {
         let mut len = [0; 2];
         if stream.read_exact(&mut len).is_err() {
@@ -205,12 +221,19 @@ fn serve(mut stream: TcpStream, mute: &AtomicBool, frames: &Mutex<Vec<Vec<u8>>>)
         if stream.read_exact(&mut frame).is_err() {
             return;
         }
-        frames.lock().unwrap().push(frame.clone());
+        shared.frames.lock().unwrap().push(frame.clone());
         let answer = match frame.as_slice() {
             [0x04] => CPS3_ATR.to_vec(),
             [_] => continue,
-            _ if mute.load(Ordering::SeqCst) => continue,
-            apdu => vec![apdu[1], 0x90, 0x00],
+            apdu => {
+                while shared.mute.load(Ordering::SeqCst) {
+                    if shared.closing.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    thread::sleep(Duration::from_millis(5));
+                }
+                vec![apdu[1], 0x90, 0x00]
+            }
         };
         // One write per reply: vpcd and Nagle make split writes slow.
         let mut out = u16::try_from(answer.len()).unwrap().to_be_bytes().to_vec();
@@ -390,6 +413,52 @@ fn a_mute_card_times_out_and_the_transport_then_refuses_calls() {
 
 #[test]
 #[ignore = "needs pcscd with the vpcd driver: run scripts/test.sh"]
+fn after_a_timeout_the_disposition_asked_for_still_reaches_the_card() {
+    within(Duration::from_secs(70), || {
+        let ctx = context();
+        let slot = Slot::take(&ctx);
+        let card = TestCard::insert(&ctx, &slot);
+        let timeout = Duration::from_millis(500);
+
+        // Disconnecting with Reset (as after a PIN operation) on an unusable transport:
+        // the reset is queued behind the blocked call and happens once it returns.
+        let mut transport = PcscTransport::connect(&ctx, &slot.reader(), options(timeout)).unwrap();
+        card.go_mute();
+        let error = transport.transmit(&SELECT).unwrap_err();
+        assert!(matches!(error, TransportError::Timeout(_)), "{error:?}");
+        let error = transport.disconnect(Disposition::Reset).unwrap_err();
+        assert!(error.to_string().contains("unusable"), "{error}");
+        card.clear_frames();
+        card.wake();
+        assert!(
+            card.saw_within(&RESET, Duration::from_secs(2)),
+            "{:?}",
+            card.frames()
+        );
+
+        // Dropped instead: the worker leaves the card once the call returns.
+        let mut transport = PcscTransport::connect(&ctx, &slot.reader(), options(timeout)).unwrap();
+        card.go_mute();
+        assert!(matches!(
+            transport.transmit(&SELECT),
+            Err(TransportError::Timeout(_))
+        ));
+        drop(transport);
+        card.clear_frames();
+        card.wake();
+        assert!(
+            !card.saw_within(&RESET, Duration::from_millis(800)),
+            "{:?}",
+            card.frames()
+        );
+        // The handle is gone: a new session works.
+        let mut transport = PcscTransport::connect(&ctx, &slot.reader(), options(timeout)).unwrap();
+        assert_eq!(transport.transmit(&SELECT).unwrap(), SELECT_ANSWER);
+    });
+}
+
+#[test]
+#[ignore = "needs pcscd with the vpcd driver: run scripts/test.sh"]
 fn removal_mid_session_is_card_removed() {
     within(Duration::from_secs(70), || {
         let ctx = context();
@@ -508,8 +577,7 @@ fn a_transaction_keeps_other_handles_out_until_it_ends() {
         // The guard ends the transaction on drop too.
         {
             let mut txn = ours.begin_transaction().unwrap();
-            let r = txn.transmit(&SELECT);
-            assert!(r.is_ok(), "{r:?} {:?}", _card.frames());
+            txn.transmit(&SELECT).unwrap();
         }
         assert_eq!(other.transmit(&SELECT).unwrap(), SELECT_ANSWER);
 
@@ -553,6 +621,46 @@ fn a_reset_by_another_application_is_card_reset_until_reconnect() {
         let answer = ours.transaction(|t| t.transmit(&SELECT)).unwrap();
         assert_eq!(answer, SELECT_ANSWER);
         ours.disconnect(Disposition::Leave).unwrap();
+    });
+}
+
+#[test]
+#[ignore = "needs pcscd with the vpcd driver: run scripts/test.sh"]
+fn a_reset_asked_during_our_transaction_waits_for_its_end_then_is_card_reset() {
+    within(Duration::from_secs(70), || {
+        let ctx = context();
+        let slot = Slot::take(&ctx);
+        let card = TestCard::insert(&ctx, &slot);
+        let mut ours =
+            PcscTransport::connect(&ctx, &slot.reader(), ConnectOptions::default()).unwrap();
+        let other =
+            PcscTransport::connect(&ctx, &slot.reader(), ConnectOptions::default()).unwrap();
+
+        let mut txn = ours.begin_transaction().unwrap();
+        let resetting = thread::spawn(move || other.disconnect(Disposition::Reset));
+        thread::sleep(Duration::from_millis(300));
+        // The operation in the transaction completes untouched...
+        assert_eq!(txn.transmit(&SELECT).unwrap(), SELECT_ANSWER);
+        assert!(
+            !card.frames().contains(&RESET.to_vec()),
+            "{:?}",
+            card.frames()
+        );
+        txn.end().unwrap();
+        // ...the reset happens after it, and the next operation learns of it.
+        resetting.join().unwrap().unwrap();
+        assert!(
+            card.saw_within(&RESET, Duration::from_secs(2)),
+            "{:?}",
+            card.frames()
+        );
+        let error = ours.transaction(|t| t.transmit(&SELECT)).unwrap_err();
+        assert!(matches!(error, TransportError::CardReset), "{error:?}");
+        ours.reconnect(Disposition::Leave).unwrap();
+        assert_eq!(
+            ours.transaction(|t| t.transmit(&SELECT)).unwrap(),
+            SELECT_ANSWER
+        );
     });
 }
 

@@ -9,6 +9,7 @@
 
 use std::ffi::CString;
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::Duration;
@@ -222,8 +223,10 @@ impl PcscTransport {
     /// no other application can talk to the card. Send the APDUs through the guard.
     ///
     /// Blocks while another application holds a transaction, up to the timeout (the
-    /// transport is then unusable, as after any timeout). Collect PINs *before*
-    /// beginning: Windows resets a card left idle for 5 s inside a transaction.
+    /// transport is then unusable, as after any timeout). The other way round, other
+    /// applications' commands and resets wait for this transaction to end, so keep it
+    /// short: collect PINs *before* beginning (Windows also resets a card left idle
+    /// for 5 s inside a transaction).
     ///
     /// # Errors
     ///
@@ -505,9 +508,15 @@ struct Session {
 
 type Outcome = Result<Reply, ::pcsc::Error>;
 
+/// The card handle as the worker holds it: `pcsc::Card`'s drop resets the card, so
+/// it must never run, not even while a panic unwinds; every exit path goes through
+/// [`disconnect`] or [`leave`].
+type HeldCard = ManuallyDrop<Card>;
+
 fn worker_main(reader: &std::ffi::CStr, requests: Receiver<Request>, replies: Sender<Outcome>) {
     let opened = Context::establish(Scope::User)
         .and_then(|ctx| ctx.connect(reader, ShareMode::Shared, protocols()))
+        .map(ManuallyDrop::new)
         .and_then(|card| match session(&card) {
             Ok(session) => Ok((card, session)),
             Err(e) => {
@@ -552,7 +561,7 @@ impl Worker {
         let _ = self.replies.send(outcome);
     }
 
-    fn run(mut self, mut card: Card) {
+    fn run(mut self, mut card: HeldCard) {
         loop {
             // The transport was dropped (or gave up after a timeout): leave the card.
             let Ok(request) = self.requests.recv() else {
@@ -656,11 +665,11 @@ fn session(card: &Card) -> Result<Session, ::pcsc::Error> {
     })
 }
 
-fn disconnect(card: Card, disposition: Disposition) -> Outcome {
-    match card.disconnect(disposition.into()) {
+fn disconnect(card: HeldCard, disposition: Disposition) -> Outcome {
+    match ManuallyDrop::into_inner(card).disconnect(disposition.into()) {
         Ok(()) => Ok(Reply::Done),
         Err((card, e)) => {
-            leave(card);
+            leave(ManuallyDrop::new(card));
             Err(e)
         }
     }
@@ -669,8 +678,10 @@ fn disconnect(card: Card, disposition: Disposition) -> Outcome {
 /// Disconnects leaving the card; never lets `pcsc::Card`'s drop reset it. If even
 /// that fails (the service is gone) the handle is forgotten: a leak until the process
 /// exits is better than a reset that logs every other application out of the card.
-fn leave(card: Card) {
-    if let Err((card, _)) = card.disconnect(::pcsc::Disposition::LeaveCard) {
+fn leave(card: HeldCard) {
+    if let Err((card, _)) =
+        ManuallyDrop::into_inner(card).disconnect(::pcsc::Disposition::LeaveCard)
+    {
         std::mem::forget(card);
     }
 }
