@@ -342,8 +342,11 @@ impl PcscTransport {
     }
 
     fn transmit_raw(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        match self.call(Request::Transmit(command.to_vec()), "sending the command")? {
+        match self.call(Request::Transmit(zeroize::Zeroizing::new(command.to_vec())), "sending the command")? {
             Reply::Data(response) if response.len() >= 2 => Ok(response),
+            // pcsc-lite returns an empty answer, not an error, when the card leaves
+            // the reader during the command (seen with vpcd).
+            Reply::Data(response) if response.is_empty() => Err(TransportError::CardRemoved),
             Reply::Data(response) => Err(TransportError::InvalidResponse {
                 len: response.len(),
             }),
@@ -488,7 +491,7 @@ fn transport_error(e: ::pcsc::Error, doing: &str, timeout: Duration) -> Transpor
 // ---- The worker thread: the only owner of the `pcsc::Card`. ----
 
 enum Request {
-    Transmit(Vec<u8>),
+    Transmit(zeroize::Zeroizing<Vec<u8>>),
     Begin,
     End(Disposition),
     Reconnect(Disposition),
