@@ -3,6 +3,7 @@
 pub mod card;
 pub mod pki;
 pub mod profile;
+pub mod transport;
 pub mod vpcd;
 
 /// What a virtual card does with one command: answer it, stay silent (a mute card),

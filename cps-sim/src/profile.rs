@@ -601,6 +601,16 @@ impl Profile {
         profile.checked(origin)
     }
 
+    /// Checks a profile built in code (its fields are public) like a parsed one.
+    pub(crate) fn check(&self) -> Result<(), ProfileError> {
+        self.validate()
+            .map_err(|(field, reason)| ProfileError::Invalid {
+                origin: format!("profile `{}`", self.name),
+                field: field.to_owned(),
+                reason,
+            })
+    }
+
     fn checked(self, origin: &str) -> Result<Profile, ProfileError> {
         match self.validate() {
             Ok(()) => Ok(self),
