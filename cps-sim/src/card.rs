@@ -8,6 +8,7 @@
 //! RESPONSE; over T=1 and contactless the data comes back at once.
 
 mod fs;
+mod pins;
 mod pkcs15;
 
 use std::fmt;
@@ -198,12 +199,12 @@ pub struct VirtualCard {
     t0: bool,
     powered: bool,
     fs: FileSystem,
-    #[allow(dead_code)]
     keys: Vec<KeySlot>,
     certificates: Vec<(CertUsage, Vec<u8>)>,
     counters: Counters,
-    #[allow(dead_code)]
     on_counters_changed: Option<CountersHook>,
+    pin_block: Zeroizing<[u8; 8]>,
+    puk_block: Zeroizing<[u8; 8]>,
     session: Session,
 }
 
@@ -247,6 +248,8 @@ impl VirtualCard {
             certificates: Vec::new(),
             counters,
             on_counters_changed: None,
+            pin_block: pins::block(&profile.pin.value),
+            puk_block: pins::block(&profile.puk.value),
             session: Session::new(),
         };
         if profile.kind != CardKind::Cps {
@@ -469,6 +472,10 @@ impl VirtualCard {
             0xA4 => self.select(p1, p2, command.data()),
             0xB0 => self.read_binary(p1, p2, command.data(), command.le()),
             0x70 => self.manage_channel(command),
+            0x20 => self.verify(p1, p2, command.data()),
+            0x24 => self.change_reference_data(p1, p2, command.data()),
+            0x2C => self.reset_retry_counter(p1, p2, command.data()),
+            0xCB => self.get_data(p1, p2, command.data()),
             _ => Answer::sw(sw::INS_NOT_SUPPORTED),
         }
     }
