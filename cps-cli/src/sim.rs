@@ -28,13 +28,6 @@ fn profile(spec: &str) -> Result<Profile> {
     })
 }
 
-fn state_counters(c: &cps_sim::card::Counters) -> Counters {
-    Counters {
-        pin_tries_left: c.pin_tries_left,
-        puk_tries_left: c.puk_tries_left,
-        puk_usage_left: c.puk_usage_left,
-    }
-}
 
 pub fn run(g: &Global, args: &SimArgs) -> Result<ExitCode> {
     if args.list_profiles {
@@ -53,20 +46,20 @@ pub fn run(g: &Global, args: &SimArgs) -> Result<ExitCode> {
     let mut card = VirtualCard::new(&profile).context("building the virtual card")?;
     if let Some(path) = &args.state {
         let fresh = card.counters();
-        let mut state = StateFile::open(path).with_max(state_counters(&profile.max_counters()));
-        if let Some(saved) = state.load()? {
-            card.set_counters(cps_sim::card::Counters {
-                pin_tries_left: saved.pin_tries_left,
-                puk_tries_left: saved.puk_tries_left,
-                puk_usage_left: saved.puk_usage_left,
-            });
-        } else {
-            state.store(&state_counters(&fresh))?;
+        let max = Counters {
+            pin_tries_left: profile.pin.tries_max,
+            puk_tries_left: profile.puk.tries_max,
+            puk_usage_left: profile.puk.usage_max,
+        };
+        let mut state = StateFile::open(path).with_max(max);
+        match state.load()? {
+            Some(saved) => card.set_counters(saved),
+            None => state.store(&fresh)?,
         }
         // The card calls this before it answers: a counter change reaches the disk
         // first, so a kill at any moment never gives a try back.
         card.on_counters_changed(Box::new(move |c| {
-            state.store(&state_counters(c)).map_err(std::io::Error::other)
+            state.store(c).map_err(std::io::Error::other)
         }));
     }
     let addr: SocketAddr = match &args.vpcd {

@@ -5,6 +5,7 @@ pub mod faults;
 pub mod pki;
 pub mod profile;
 pub mod state;
+pub mod transport;
 pub mod vpcd;
 
 /// What a virtual card does with one command: answer it, stay silent (a mute card),

@@ -54,7 +54,7 @@ pub struct Counters {
     /// Wrong PUK presentations left before the PUK blocks.
     pub puk_tries_left: u8,
     /// Unblocks left (each successful unblock with the PUK uses one).
-    pub puk_usage_left: u8,
+    pub puk_usage_left: u16,
 }
 
 /// The version of the file layout below.
@@ -102,9 +102,9 @@ pub enum Violation {
         /// Which counter.
         counter: Counter,
         /// Its value before.
-        from: u8,
+        from: u16,
         /// Its new value.
-        to: u8,
+        to: u16,
     },
     /// A counter is above its maximum.
     #[error("{counter} is {value}, above its maximum {max}")]
@@ -112,9 +112,9 @@ pub enum Violation {
         /// Which counter.
         counter: Counter,
         /// Its value.
-        value: u8,
+        value: u16,
         /// Its maximum.
-        max: u8,
+        max: u16,
     },
 }
 
@@ -200,16 +200,16 @@ pub fn check_transition(old: &Counters, new: &Counters, max: &Counters) -> Resul
     if new.puk_tries_left > old.puk_tries_left {
         return Err(Violation::Increased {
             counter: Counter::PukTries,
-            from: old.puk_tries_left,
-            to: new.puk_tries_left,
+            from: old.puk_tries_left.into(),
+            to: new.puk_tries_left.into(),
         });
     }
     let verified = old.pin_tries_left > 0 && new.pin_tries_left == max.pin_tries_left;
     if new.pin_tries_left > old.pin_tries_left && !verified {
         return Err(Violation::Increased {
             counter: Counter::PinTries,
-            from: old.pin_tries_left,
-            to: new.pin_tries_left,
+            from: old.pin_tries_left.into(),
+            to: new.pin_tries_left.into(),
         });
     }
     Ok(())
@@ -219,13 +219,13 @@ fn check_max(counters: &Counters, max: &Counters) -> Result<(), Violation> {
     for (counter, value, max) in [
         (
             Counter::PinTries,
-            counters.pin_tries_left,
-            max.pin_tries_left,
+            counters.pin_tries_left.into(),
+            max.pin_tries_left.into(),
         ),
         (
             Counter::PukTries,
-            counters.puk_tries_left,
-            max.puk_tries_left,
+            counters.puk_tries_left.into(),
+            max.puk_tries_left.into(),
         ),
         (
             Counter::PukUsage,
@@ -463,7 +463,7 @@ mod tests {
         puk_usage_left: 10,
     };
 
-    fn counters(pin: u8, puk: u8, usage: u8) -> Counters {
+    fn counters(pin: u8, puk: u8, usage: u16) -> Counters {
         Counters {
             pin_tries_left: pin,
             puk_tries_left: puk,
