@@ -133,6 +133,17 @@ fn unsigned(file: &'static str, v: Value<'_>) -> Result<u32> {
     }
 }
 
+/// A key or PIN reference. Cards encode local references such as `81` as one byte
+/// (strictly a negative INTEGER); OpenSC and the vendor middleware read them as
+/// unsigned, and so does this.
+fn reference(file: &'static str, v: Value<'_>) -> Result<u8> {
+    match v.content {
+        [b] => Ok(*b),
+        [0, b] => Ok(*b),
+        _ => Err(structure(file, "a reference must fit in one byte")),
+    }
+}
+
 /// The bits of a DER BIT STRING, most significant first (bit 0 = `0x80` of byte 1).
 fn bits(file: &'static str, v: Value<'_>) -> Result<Vec<bool>> {
     let (&unused, data) = v
@@ -332,7 +343,7 @@ pub fn parse_aodf(bytes: &[u8]) -> Result<Vec<AuthObject>> {
             _ => return Err(structure(FILE, "minLength and storedLength are required")),
         };
         let reference = find(&attrs, 0x80)
-            .map(|v| unsigned(FILE, v))
+            .map(|v| reference(FILE, v))
             .transpose()?
             .unwrap_or(0);
         let pad = find(&attrs, 0x04).and_then(|v| v.content.first().copied());
@@ -343,8 +354,7 @@ pub fn parse_aodf(bytes: &[u8]) -> Result<Vec<AuthObject>> {
         out.push(AuthObject {
             label,
             auth_id,
-            reference: u8::try_from(reference)
-                .map_err(|_| structure(FILE, "pinReference above 255"))?,
+            reference,
             format: PinFormat {
                 // 0 bcd, 1 ascii-numeric, 2 utf8; the tool only types digits.
                 ascii: pin_type != 0,
@@ -399,7 +409,7 @@ pub fn parse_prkdf(bytes: &[u8]) -> Result<Vec<PrivateKey>> {
             find(&key, 0x03).ok_or_else(|| structure(FILE, "no usage"))?,
         )?;
         let reference = find(&key, 0x02)
-            .map(|v| unsigned(FILE, v))
+            .map(|v| reference(FILE, v))
             .transpose()?
             .ok_or_else(|| structure(FILE, "no keyReference"))?;
         let modulus_bits = rest
@@ -417,8 +427,7 @@ pub fn parse_prkdf(bytes: &[u8]) -> Result<Vec<PrivateKey>> {
                 .transpose()?
                 .unwrap_or_default(),
             id: id.content.to_vec(),
-            reference: u8::try_from(reference)
-                .map_err(|_| structure(FILE, "keyReference above 255"))?,
+            reference,
             // KeyUsageFlags: encrypt(0) decrypt(1) sign(2) signRecover(3) wrap(4)
             // unwrap(5) verify(6) verifyRecover(7) derive(8) nonRepudiation(9).
             decrypt: bit(&usage, 1),
