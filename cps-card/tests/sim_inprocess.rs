@@ -150,7 +150,11 @@ fn last_try_guard_sends_no_verify() {
             .filter(|c| c.get(1) == Some(&0x20) && c.len() > 5)
             .count();
         assert_eq!(pin_verifies, 0, "{name}");
-        assert_eq!(transport.inner.card().counters().pin_tries_left, 1, "{name}");
+        assert_eq!(
+            transport.inner.card().counters().pin_tries_left,
+            1,
+            "{name}"
+        );
     }
 }
 
@@ -265,8 +269,8 @@ fn keys_match_their_certificates() {
         assert_eq!(challenge.len(), 16);
         let digest_info = {
             let mut d = vec![
-                0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
-                0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
+                0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                0x01, 0x05, 0x00, 0x04, 0x20,
             ];
             d.extend_from_slice(&Sha256::digest(&challenge));
             d
@@ -327,7 +331,9 @@ fn apdu_counts_and_no_file_read_twice() {
         let mut selects: Vec<&Vec<u8>> = transport
             .commands
             .iter()
-            .filter(|c| c.get(1) == Some(&0xA4) && c.get(2) != Some(&0x04) && c.get(2) != Some(&0x00))
+            .filter(|c| {
+                c.get(1) == Some(&0xA4) && c.get(2) != Some(&0x04) && c.get(2) != Some(&0x00)
+            })
             .collect();
         let n = selects.len();
         selects.sort();
@@ -341,7 +347,10 @@ fn holder_from_a_fresh_connection() {
     let mut card = counting("cps3");
     let auth = card.certificate(CertKind::Auth).unwrap();
     auth.certificate.holder().unwrap();
-    println!("cps3: full holder() from a fresh connection: {} APDUs", card.apdus_sent());
+    println!(
+        "cps3: full holder() from a fresh connection: {} APDUs",
+        card.apdus_sent()
+    );
 }
 
 #[test]
@@ -356,7 +365,10 @@ fn record_from_the_sim_then_replay() {
         card.certificates().unwrap();
     }
     let text = String::from_utf8(out).unwrap();
-    assert!(!text.contains("31323334FFFFFFFF"), "the PIN leaked into the transcript");
+    assert!(
+        !text.contains("31323334FFFFFFFF"),
+        "the PIN leaked into the transcript"
+    );
     let replay = cps_card::transcript::Replay::from_reader(text.as_bytes()).unwrap();
     let mut card = CpsCard::open(replay).unwrap();
     card.pin_status().unwrap();

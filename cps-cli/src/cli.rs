@@ -42,7 +42,7 @@ pub struct Global {
     #[arg(long, global = true)]
     pub json: bool,
     /// Log every APDU (PIN-bearing data redacted) to stderr, or to FILE
-    #[arg(long, global = true, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
+    #[arg(long, global = true, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "-")]
     pub trace: Option<PathBuf>,
     /// Language of messages (default: from LANG, else English)
     #[arg(long, global = true, value_enum)]

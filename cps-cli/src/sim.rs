@@ -20,21 +20,33 @@ use crate::commands::SCHEMA_VERSION;
 /// Loads a profile by built-in name, or from a TOML/JSON file.
 fn profile(spec: &str) -> Result<Profile> {
     if Path::new(spec).is_file() {
-        return Profile::load(Path::new(spec)).with_context(|| format!("loading the profile {spec}"));
+        return Profile::load(Path::new(spec))
+            .with_context(|| format!("loading the profile {spec}"));
     }
     Profile::builtin(spec).with_context(|| {
-        let names: Vec<_> = Profile::builtin_names().into_iter().map(|(n, _)| n).collect();
-        format!("no profile file or built-in profile \"{spec}\" (built-in: {})", names.join(", "))
+        let names: Vec<_> = Profile::builtin_names()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        format!(
+            "no profile file or built-in profile \"{spec}\" (built-in: {})",
+            names.join(", ")
+        )
     })
 }
-
 
 pub fn run(g: &Global, args: &SimArgs) -> Result<ExitCode> {
     if args.list_profiles {
         let list = Profile::builtin_names();
         if g.json {
-            let profiles: Vec<_> = list.iter().map(|(n, d)| json!({"name": n, "description": d})).collect();
-            println!("{}", json!({"schema_version": SCHEMA_VERSION, "profiles": profiles}));
+            let profiles: Vec<_> = list
+                .iter()
+                .map(|(n, d)| json!({"name": n, "description": d}))
+                .collect();
+            println!(
+                "{}",
+                json!({"schema_version": SCHEMA_VERSION, "profiles": profiles})
+            );
         } else {
             for (name, description) in list {
                 println!("{name:14} {description}");
@@ -63,7 +75,9 @@ pub fn run(g: &Global, args: &SimArgs) -> Result<ExitCode> {
         }));
     }
     let addr: SocketAddr = match &args.vpcd {
-        Some(a) => a.parse().with_context(|| format!("--vpcd {a}: not an address like 127.0.0.1:35963"))?,
+        Some(a) => a
+            .parse()
+            .with_context(|| format!("--vpcd {a}: not an address like 127.0.0.1:35963"))?,
         None => vpcd::slot_addr(args.slot),
     };
     let options = VpcdOptions::default().with_slot(args.slot);
@@ -85,9 +99,14 @@ pub fn run(g: &Global, args: &SimArgs) -> Result<ExitCode> {
     }
     if !g.quiet {
         if connected {
-            eprintln!("virtual card \"{}\" inserted in \"{reader}\" ({addr}); Ctrl-C to remove it", profile.name);
+            eprintln!(
+                "virtual card \"{}\" inserted in \"{reader}\" ({addr}); Ctrl-C to remove it",
+                profile.name
+            );
         } else {
-            eprintln!("waiting for vpcd on {addr} (is pcscd running with vsmartcard-vpcd?); Ctrl-C to stop");
+            eprintln!(
+                "waiting for vpcd on {addr} (is pcscd running with vsmartcard-vpcd?); Ctrl-C to stop"
+            );
         }
     }
     handle.serve_until(&rx)?;

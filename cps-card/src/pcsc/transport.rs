@@ -342,7 +342,10 @@ impl PcscTransport {
     }
 
     fn transmit_raw(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        match self.call(Request::Transmit(zeroize::Zeroizing::new(command.to_vec())), "sending the command")? {
+        match self.call(
+            Request::Transmit(zeroize::Zeroizing::new(command.to_vec())),
+            "sending the command",
+        )? {
             Reply::Data(response) if response.len() >= 2 => Ok(response),
             // pcsc-lite returns an empty answer, not an error, when the card leaves
             // the reader during the command (seen with vpcd).

@@ -1,0 +1,291 @@
+//! Tier 3: the real `cps` binary against the virtual card, through the real pcscd
+//! and vsmartcard's vpcd. `#[ignore]`d outside `scripts/test.sh`, which starts pcscd.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::process::{Command as Process, Stdio};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use cps_card::pcsc::{Event, PcscContext};
+use cps_sim::card::{Counters, VirtualCard};
+use cps_sim::profile::Profile;
+use cps_sim::vpcd::{self, SlotLock, VpcdHandle, VpcdOptions};
+use serde_json::Value;
+
+const SLOT: u8 = 0;
+const READER: &str = "Virtual PCD 00 00";
+
+/// A virtual card in slot 0 for the length of a test; the slot lock keeps other
+/// tests (and other test processes) out of the slot meanwhile.
+struct Inserted {
+    handle: Option<VpcdHandle>,
+    _lock: SlotLock,
+}
+
+fn insert(profile: &str, counters: Option<Counters>) -> Inserted {
+    let lock = SlotLock::acquire(SLOT, Duration::from_secs(120)).unwrap();
+    let ctx = PcscContext::establish().unwrap();
+    assert!(
+        ctx.wait_for(READER, Event::Removed, Duration::from_secs(5))
+            .unwrap()
+    );
+    let mut card = VirtualCard::new(&Profile::builtin(profile).unwrap()).unwrap();
+    if let Some(c) = counters {
+        card.set_counters(c);
+    }
+    let handle = vpcd::attach(
+        Box::new(card),
+        vpcd::slot_addr(SLOT),
+        VpcdOptions::default().with_slot(SLOT),
+    )
+    .unwrap();
+    assert!(handle.wait_connected(Duration::from_secs(5)));
+    assert!(
+        ctx.wait_for(READER, Event::Inserted, Duration::from_secs(5))
+            .unwrap(),
+        "pcscd did not see the virtual card"
+    );
+    Inserted {
+        handle: Some(handle),
+        _lock: lock,
+    }
+}
+
+impl Drop for Inserted {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            let _ = h.shutdown();
+        }
+        if let Ok(ctx) = PcscContext::establish() {
+            let _ = ctx.wait_for(READER, Event::Removed, Duration::from_secs(5));
+        }
+    }
+}
+
+fn cps(args: &[&str]) -> Command {
+    let mut c = Command::cargo_bin("cps").unwrap();
+    c.args(["--reader", READER, "--timeout", "5"]).args(args);
+    c
+}
+
+fn json(out: &assert_cmd::assert::Assert) -> Value {
+    serde_json::from_slice(&out.get_output().stdout).unwrap()
+}
+
+fn stderr(out: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8_lossy(&out.get_output().stderr).into_owned()
+}
+
+#[test]
+#[ignore = "needs pcscd with the vpcd driver: run scripts/test.sh"]
+fn readers_and_status_json_contract() {
+    let _card = insert("cps3", None);
+    let out = cps(&["readers", "--json"]).assert().success();
+    let doc = json(&out);
+    let reader = doc["readers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == READER)
+        .unwrap();
+    assert_eq!(reader["card_present"], true);
+    assert_eq!(reader["card"], "CPS3 (contact)");
+
+    let doc = json(&cps(&["status", "--json"]).assert().success());
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["card"]["generation"], "CPS3");
+    assert_eq!(doc["card"]["interface"], "contact");
+    assert_eq!(doc["card"]["serial"].as_str().unwrap().len(), 8);
+    assert!(doc["card"]["atr"].as_str().unwrap().starts_with("3BAC"));
+    for field in [
+        "national_id",
+        "id_kind",
+        "given_name",
+        "surname",
+        "card_type",
+        "test_card",
+    ] {
+        assert!(!doc["holder"][field].is_null(), "holder.{field}");
+    }
+    assert_eq!(doc["holder"]["id_kind"], "RPPS");
+    assert_eq!(doc["pin"]["tries_left"], 3);
+    assert_eq!(doc["pin"]["tries_max"], 3);
+    assert_eq!(doc["pin"]["state"], "ok");
+    assert_eq!(doc["puk"]["tries_max"], 10);
+    assert_eq!(doc["puk"]["usage_left"], 100);
+    let certs = doc["certificates"].as_array().unwrap();
+    assert_eq!(certs.len(), 2);
+    for c in certs {
+        for field in [
+            "which",
+            "subject",
+            "issuer",
+            "not_before",
+            "not_after",
+            "sha256",
+        ] {
+            assert!(c[field].is_string(), "certificates[].{field}");
+        }
+    }
+    println!("cps status on a CPS3: {} APDUs", doc["apdus"]);
+}
+
+#[test]
+#[ignore = "needs pcscd with the vpcd driver: run scripts/test.sh"]
+fn verify_wrong_then_right_and_no_pin_in_traces() {
+    let _card = insert("cps3", None);
+    let out = cps(&["--trace", "verify", "--pin-stdin"])
+        .write_stdin("9999\n")
+        .assert()
+        .code(3);
+    let err = stderr(&out);
+    assert!(err.contains("2 tries left"), "{err}");
+    assert!(err.contains("00 20 00 01 08 [8 bytes redacted]"), "{err}");
+    assert!(!err.contains("39 39 39 39"), "{err}");
+    let out = cps(&["--trace", "--json", "verify", "--pin-stdin"])
+        .write_stdin("1234\n")
+        .assert()
+        .success();
+    assert_eq!(json(&out)["result"]["outcome"], "verified");
+    assert!(!stderr(&out).contains("31 32 33 34"));
+}
+
+#[test]
+#[ignore = "needs pcscd with the vpcd driver: run scripts/test.sh"]
+fn last_try_is_refused_without_opt_in() {
+    let card = insert(
+        "cps3",
+        Some(Counters {
+            pin_tries_left: 1,
+            puk_tries_left: 10,
+            puk_usage_left: 100,
+        }),
+    );
+    let out = cps(&["--lang", "en", "verify", "--pin-env", "CPS_TEST_PIN"])
+        .env("CPS_TEST_PIN", "9999")
+        .assert()
+        .code(4);
+    assert!(
+        stderr(&out).contains("only one try is left"),
+        "{}",
+        stderr(&out)
+    );
+    let doc = json(&cps(&["status", "--json"]).assert().success());
+    assert_eq!(doc["pin"]["tries_left"], 1, "the guard spent a try");
+    assert_eq!(doc["pin"]["state"], "final_try");
+    drop(card);
+}
+
+#[test]
+#[ignore = "needs pcscd with the vpcd driver: run scripts/test.sh"]
+fn unblock_a_blocked_card_then_use_the_new_pin() {
+    let _card = insert("blocked-pin", None);
+    let out = cps(&["--lang", "fr", "verify", "--pin-stdin"])
+        .write_stdin("1234\n")
+        .assert()
+        .code(4);
+    assert!(
+        stderr(&out).contains("code de déblocage"),
+        "{}",
+        stderr(&out)
+    );
+    cps(&["unblock", "--puk-stdin", "--new-pin-stdin"])
+        .write_stdin("12345678\n4321\n")
+        .assert()
+        .success();
+    cps(&["verify", "--pin-stdin"])
+        .write_stdin("4321\n")
+        .assert()
+        .success();
+}
+
+#[test]
+#[ignore = "needs pcscd with the vpcd driver: run scripts/test.sh"]
+fn exhausted_unblock_code_says_replace_the_card() {
+    let _card = insert("puk-exhausted", None);
+    let out = cps(&["--lang", "en", "unblock", "--puk-stdin", "--new-pin-stdin"])
+        .write_stdin("12345678\n4321\n")
+        .assert()
+        .code(4);
+    let err = stderr(&out);
+    assert!(
+        err.contains("must be replaced") && err.contains("TOM"),
+        "{err}"
+    );
+}
+
+#[test]
+#[ignore = "needs pcscd with the vpcd driver: run scripts/test.sh"]
+fn a_vitale_card_is_named() {
+    let _card = insert("vitale", None);
+    let out = cps(&["status"]).assert().code(8);
+    assert!(stderr(&out).contains("Carte Vitale"), "{}", stderr(&out));
+}
+
+#[test]
+#[ignore = "needs pcscd with the vpcd driver: run scripts/test.sh"]
+fn export_certificates_and_raw_apdus() {
+    let _card = insert("cps4", None);
+    let dir = std::env::temp_dir().join(format!("cps-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    cps(&[
+        "certs",
+        "export",
+        "--format",
+        "der",
+        "--out",
+        dir.to_str().unwrap(),
+    ])
+    .assert()
+    .success();
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(files.len(), 2);
+    for f in files {
+        let der = std::fs::read(f.unwrap().path()).unwrap();
+        cps_card::cert::Certificate::from_der(&der).unwrap();
+    }
+    let out = cps(&["apdu", "01 A4 04 0C 08 80 25 00 00 01 FF 01 00"])
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("90 00 (success)"));
+}
+
+#[test]
+#[ignore = "needs pcscd with the vpcd driver: run scripts/test.sh"]
+fn cps_sim_attaches_until_terminated() {
+    let _lock = SlotLock::acquire(1, Duration::from_secs(120)).unwrap();
+    let reader = "Virtual PCD 00 01";
+    let mut child = Process::new(env!("CARGO_BIN_EXE_cps"))
+        .args(["sim", "--profile", "cpe", "--slot", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ctx = PcscContext::establish().unwrap();
+    assert!(
+        ctx.wait_for(reader, Event::Inserted, Duration::from_secs(10))
+            .unwrap()
+    );
+    let out = Command::cargo_bin("cps")
+        .unwrap()
+        .args(["--reader", reader, "status", "--json"])
+        .assert()
+        .success();
+    assert_eq!(json(&out)["holder"]["card_type"], "CPE");
+    // SIGTERM: the card leaves, the process ends cleanly.
+    Process::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(
+        ctx.wait_for(reader, Event::Removed, Duration::from_secs(5))
+            .unwrap()
+    );
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    assert_eq!(stdout.trim(), reader);
+    let _ = std::io::stdout().flush();
+}
