@@ -7,6 +7,7 @@
 //! with a data field that produces data answers `61 xx` and the data waits for GET
 //! RESPONSE; over T=1 and contactless the data comes back at once.
 
+mod cps2ter;
 mod crypto;
 mod fs;
 mod pins;
@@ -166,6 +167,7 @@ pub(crate) struct Session {
     pending: Option<Pending>,
     channel1: Channel1,
     pub(crate) se: crypto::SecurityEnv,
+    pub(crate) cps2ter: cps2ter::Cps2terSession,
 }
 
 impl Session {
@@ -178,6 +180,7 @@ impl Session {
             pending: None,
             channel1: Channel1::Closed,
             se: crypto::SecurityEnv::default(),
+            cps2ter: cps2ter::Cps2terSession::default(),
         }
     }
 }
@@ -199,6 +202,7 @@ pub struct VirtualCard {
     t0: bool,
     powered: bool,
     fs: FileSystem,
+    cps2ter: cps2ter::Cps2ter,
     keys: Vec<KeySlot>,
     certificates: Vec<(CertUsage, Vec<u8>)>,
     counters: Counters,
@@ -244,6 +248,7 @@ impl VirtualCard {
             t0,
             powered: false,
             fs: FileSystem::build_empty(),
+            cps2ter: cps2ter::Cps2ter::build(profile),
             keys: Vec::new(),
             certificates: Vec::new(),
             counters,
@@ -383,8 +388,13 @@ impl VirtualCard {
             return sw_bytes(sw::WRONG_LENGTH);
         }
         if cla == 0xA0 {
-            return sw_bytes(sw::CLA_NOT_SUPPORTED);
+            // The CPS2ter side exists on the contact interface only.
+            return match self.profile.interface {
+                Interface::Contact => self.cps2ter(raw),
+                Interface::Contactless => sw_bytes(sw::CLA_NOT_SUPPORTED),
+            };
         }
+        self.session.cps2ter.response = None;
         let class = Cla(cla);
         let Some(channel) = class.channel() else {
             return sw_bytes(sw::CLA_NOT_SUPPORTED);
