@@ -7,6 +7,8 @@
 //! with a data field that produces data answers `61 xx` and the data waits for GET
 //! RESPONSE; over T=1 and contactless the data comes back at once.
 
+mod cps2ter;
+mod crypto;
 mod fs;
 mod pins;
 mod pkcs15;
@@ -25,7 +27,6 @@ use crate::{CardSide, Reply};
 use fs::{FileSystem, MF, NodeId};
 
 /// Status words, as `u16`.
-#[allow(dead_code)] // until every command is in
 pub(crate) mod sw {
     pub(crate) const OK: u16 = 0x9000;
     pub(crate) const END_OF_FILE: u16 = 0x6282;
@@ -157,6 +158,8 @@ pub(crate) struct Session {
     pub(crate) puk_verified: bool,
     pending: Option<Pending>,
     channel1: Channel1,
+    pub(crate) se: crypto::SecurityEnv,
+    pub(crate) cps2ter: cps2ter::Cps2terSession,
 }
 
 impl Session {
@@ -168,15 +171,15 @@ impl Session {
             puk_verified: false,
             pending: None,
             channel1: Channel1::Closed,
+            se: crypto::SecurityEnv::default(),
+            cps2ter: cps2ter::Cps2terSession::default(),
         }
     }
 }
 
 /// One of the card's RSA-2048 private keys.
-#[allow(dead_code)] // used by the crypto commands
 struct KeySlot {
     reference: u8,
-    usage: CertUsage,
     key: RsaPrivateKey,
 }
 
@@ -191,6 +194,7 @@ pub struct VirtualCard {
     t0: bool,
     powered: bool,
     fs: FileSystem,
+    cps2ter: cps2ter::Cps2ter,
     keys: Vec<KeySlot>,
     certificates: Vec<(CertUsage, Vec<u8>)>,
     counters: Counters,
@@ -236,6 +240,7 @@ impl VirtualCard {
             t0,
             powered: false,
             fs: FileSystem::build_empty(),
+            cps2ter: cps2ter::Cps2ter::build(profile),
             keys: Vec::new(),
             certificates: Vec::new(),
             counters,
@@ -288,11 +293,7 @@ impl VirtualCard {
                 )
                 .map_err(pki_error("certificates"))?;
             card.certificates.push((usage, der));
-            card.keys.push(KeySlot {
-                reference,
-                usage,
-                key,
-            });
+            card.keys.push(KeySlot { reference, key });
         }
         let certificate = |usage| {
             card.certificates
@@ -360,6 +361,7 @@ impl VirtualCard {
         self.session.puk_verified = false;
         self.session.current_df = MF;
         self.session.current_ef = None;
+        self.session.se = crypto::SecurityEnv::default();
     }
 
     /// One command, answered as the wire carries it.
@@ -378,8 +380,13 @@ impl VirtualCard {
             return sw_bytes(sw::WRONG_LENGTH);
         }
         if cla == 0xA0 {
-            return sw_bytes(sw::CLA_NOT_SUPPORTED);
+            // The CPS2ter side exists on the contact interface only.
+            return match self.profile.interface {
+                Interface::Contact => self.cps2ter(raw),
+                Interface::Contactless => sw_bytes(sw::CLA_NOT_SUPPORTED),
+            };
         }
+        self.session.cps2ter.response = None;
         let class = Cla(cla);
         let Some(channel) = class.channel() else {
             return sw_bytes(sw::CLA_NOT_SUPPORTED);
@@ -396,16 +403,21 @@ impl VirtualCard {
             Ok(command) => command,
             Err(_) => return sw_bytes(sw::WRONG_LENGTH),
         };
+        if ins != 0x2A {
+            // Any other command interrupts a chain.
+            self.session.se.end_chain();
+        }
         if ins == 0xC0 {
             return self.get_response(&command, pending);
         }
-        if class.is_chaining() {
+        let chaining = class.is_chaining();
+        if chaining && ins != 0x2A {
             return sw_bytes(sw::CHAINING_NOT_SUPPORTED);
         }
         if let Route::Answer(word) = self.route(channel, &command) {
             return sw_bytes(word);
         }
-        let answer = self.execute(&command);
+        let answer = self.execute(&command, chaining);
         self.deliver(&command, answer)
     }
 
@@ -458,8 +470,9 @@ impl VirtualCard {
     }
 
     /// Runs one ISO command.
-    fn execute(&mut self, command: &Command) -> Answer {
-        let (p1, p2) = (command.p1, command.p2);
+    fn execute(&mut self, command: &Command, chaining: bool) -> Answer {
+        let (p1, p2, data) = (command.p1, command.p2, command.data());
+        let cps3 = self.profile.generation == Generation::Cps3;
         match command.ins {
             0xA4 => self.select(p1, p2, command.data()),
             0xB0 => self.read_binary(p1, p2, command.data(), command.le()),
@@ -468,6 +481,11 @@ impl VirtualCard {
             0x24 => self.change_reference_data(p1, p2, command.data()),
             0x2C => self.reset_retry_counter(p1, p2, command.data()),
             0xCB => self.get_data(p1, p2, command.data()),
+            0x22 => self.manage_security_environment(p1, p2, data),
+            0x2A => self.perform_security_operation(p1, p2, data, chaining),
+            // The CPS4 has no INTERNAL AUTHENTICATE (it authenticates by DECIPHER).
+            0x88 if cps3 => self.internal_authenticate(p1, p2, data),
+            0x84 => self.get_challenge(p1, p2, data, command.le()),
             _ => Answer::sw(sw::INS_NOT_SUPPORTED),
         }
     }
