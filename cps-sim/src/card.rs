@@ -445,7 +445,15 @@ impl VirtualCard {
             // Any other command interrupts a chain.
             self.session.se.end_chain();
         }
+        let channel_exists = match self.profile.generation {
+            Generation::Cps3 => channel == 0,
+            Generation::Cps4 => channel <= 1,
+        };
+        if !channel_exists {
+            return sw_bytes(sw::CHANNEL_NOT_SUPPORTED);
+        }
         if ins == 0xC0 {
+            // Whatever channel asks: the data wait on the interface.
             return self.get_response(&command, pending);
         }
         let chaining = class.is_chaining();
