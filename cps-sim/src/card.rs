@@ -177,6 +177,33 @@ impl Session {
     }
 }
 
+/// What a key and its certificate are for (the PKI's `CertUsage`, which needs no
+/// derives this way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Usage {
+    Authentication,
+    Signature,
+    Technical,
+}
+
+impl Usage {
+    fn cert_usage(self) -> CertUsage {
+        match self {
+            Usage::Authentication => CertUsage::Authentication,
+            Usage::Signature => CertUsage::Signature,
+            Usage::Technical => CertUsage::Technical,
+        }
+    }
+
+    fn key_reference(self) -> u8 {
+        match self {
+            Usage::Authentication => pkcs15::KEY_AUTH,
+            Usage::Signature => pkcs15::KEY_SIGN,
+            Usage::Technical => pkcs15::KEY_TECH,
+        }
+    }
+}
+
 /// One of the card's RSA-2048 private keys.
 struct KeySlot {
     reference: u8,
@@ -196,7 +223,7 @@ pub struct VirtualCard {
     fs: FileSystem,
     cps2ter: cps2ter::Cps2ter,
     keys: Vec<KeySlot>,
-    certificates: Vec<(CertUsage, Vec<u8>)>,
+    certificates: Vec<(Usage, Vec<u8>)>,
     counters: Counters,
     on_counters_changed: Option<CountersHook>,
     pin_block: Zeroizing<[u8; 8]>,
@@ -254,12 +281,9 @@ impl VirtualCard {
         }
 
         let pki_error = |what| move |source| SimError::Pki { what, source };
-        let mut usages = vec![
-            (CertUsage::Authentication, pkcs15::KEY_AUTH),
-            (CertUsage::Signature, pkcs15::KEY_SIGN),
-        ];
+        let mut usages = vec![Usage::Authentication, Usage::Signature];
         if contactless {
-            usages.push((CertUsage::Technical, pkcs15::KEY_TECH));
+            usages.push(Usage::Technical);
         }
         let pki = TestPki::load().map_err(pki_error("certificates"))?;
         let identity = identity(profile);
@@ -272,7 +296,7 @@ impl VirtualCard {
                     field: "validity".into(),
                     reason,
                 })?;
-        for (offset, (usage, reference)) in usages.into_iter().enumerate() {
+        for (offset, usage) in usages.into_iter().enumerate() {
             let key = pki::card_key(profile.key_index.saturating_add(offset))
                 .map_err(pki_error("keys"))?;
             // Unique per card and usage: the card number then the usage digit.
@@ -285,7 +309,7 @@ impl VirtualCard {
             let der = pki
                 .issue(
                     &identity,
-                    usage,
+                    usage.cert_usage(),
                     &RsaPublicKey::from(&key),
                     not_before,
                     not_after,
@@ -293,7 +317,10 @@ impl VirtualCard {
                 )
                 .map_err(pki_error("certificates"))?;
             card.certificates.push((usage, der));
-            card.keys.push(KeySlot { reference, key });
+            card.keys.push(KeySlot {
+                reference: usage.key_reference(),
+                key,
+            });
         }
         let certificate = |usage| {
             card.certificates
@@ -302,9 +329,9 @@ impl VirtualCard {
                 .map(|(_, der)| der.as_slice())
         };
         let certs = fs::Certificates {
-            authentication: certificate(CertUsage::Authentication).unwrap_or_default(),
-            signature: certificate(CertUsage::Signature).unwrap_or_default(),
-            technical: certificate(CertUsage::Technical),
+            authentication: certificate(Usage::Authentication).unwrap_or_default(),
+            signature: certificate(Usage::Signature).unwrap_or_default(),
+            technical: certificate(Usage::Technical),
         };
         card.fs = FileSystem::build(profile, &certs).map_err(|reason| ProfileError::Invalid {
             origin: format!("profile `{}`", profile.name),
@@ -322,7 +349,10 @@ impl VirtualCard {
     /// The card's certificates (DER): authentication, signature, and the technical one on
     /// a contactless card.
     pub fn certificates(&self) -> Vec<(CertUsage, Vec<u8>)> {
-        self.certificates.clone()
+        self.certificates
+            .iter()
+            .map(|(usage, der)| (usage.cert_usage(), der.clone()))
+            .collect()
     }
 
     /// The PIN and PUK counters now.
@@ -407,7 +437,15 @@ impl VirtualCard {
             // Any other command interrupts a chain.
             self.session.se.end_chain();
         }
+        let channel_exists = match self.profile.generation {
+            Generation::Cps3 => channel == 0,
+            Generation::Cps4 => channel <= 1,
+        };
+        if !channel_exists {
+            return sw_bytes(sw::CHANNEL_NOT_SUPPORTED);
+        }
         if ins == 0xC0 {
+            // Whatever channel asks: the data wait on the interface.
             return self.get_response(&command, pending);
         }
         let chaining = class.is_chaining();
