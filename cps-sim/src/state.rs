@@ -16,8 +16,8 @@
 //! - `puk_usage_left` never rises;
 //! - an **unblock** (`puk_usage_left` dropped) re-arms the PIN and PUK tries to any value
 //!   up to their maximum;
-//! - otherwise `puk_tries_left` never rises, and `pin_tries_left` rises only straight to its
-//!   maximum, which is what a correct PIN does (a blocked PIN, at 0, cannot rise that way).
+//! - otherwise `pin_tries_left` and `puk_tries_left` rise only straight to their maximum,
+//!   which is what a correct PIN or PUK does (a blocked code, at 0, cannot rise that way).
 //!
 //! The maxima are those given with [`StateFile::with_max`], else those recorded in the file,
 //! else the first counters stored (give them when a profile starts below its maxima, as a
@@ -197,7 +197,10 @@ pub fn check_transition(old: &Counters, new: &Counters, max: &Counters) -> Resul
     if new.puk_usage_left < old.puk_usage_left {
         return Ok(()); // an unblock re-arms both tries counters
     }
-    if new.puk_tries_left > old.puk_tries_left {
+    // A correct PUK presentation re-arms the PUK tries, straight to their maximum,
+    // as a correct PIN does for the PIN below.
+    let puk_verified = old.puk_tries_left > 0 && new.puk_tries_left == max.puk_tries_left;
+    if new.puk_tries_left > old.puk_tries_left && !puk_verified {
         return Err(Violation::Increased {
             counter: Counter::PukTries,
             from: old.puk_tries_left.into(),
@@ -650,44 +653,72 @@ mod tests {
         assert!(matches!(err, StateError::Missing { .. }), "{err:?}");
     }
 
-    /// Enough unblocks that a card is rarely used up between two kills.
+    #[test]
+    fn a_right_code_rearms_its_counter_straight_to_the_maximum() {
+        let max = counters(3, 10, 100);
+        // PUK presented right after a wrong one: 9 → 10 is what the card does.
+        assert!(check_transition(&counters(0, 9, 100), &counters(0, 10, 100), &max).is_ok());
+        // But not one step up, nor out of a blocked PUK.
+        assert!(check_transition(&counters(0, 8, 100), &counters(0, 9, 100), &max).is_err());
+        assert!(check_transition(&counters(0, 0, 100), &counters(0, 10, 100), &max).is_err());
+        assert!(check_transition(&counters(1, 10, 100), &counters(3, 10, 100), &max).is_ok());
+        assert!(check_transition(&counters(0, 10, 100), &counters(3, 10, 100), &max).is_err());
+    }
+
+    /// The built-in `cps3` profile's maxima: 3 PIN tries, 10 PUK tries, 100 unblocks.
     const KILL_MAX: Counters = Counters {
         pin_tries_left: 3,
-        puk_tries_left: 3,
-        puk_usage_left: 200,
+        puk_tries_left: 10,
+        puk_usage_left: 100,
     };
     const CHILD_ENV: &str = "CPS_SIM_STATE_KILL_CHILD";
     const CHILD_TEST: &str = "state::tests::kill_child";
     const KILLS: u32 = 60;
 
-    /// The card's counter logic for a holder who only types wrong codes: wrong PINs until
-    /// blocked, one wrong PUK, then an unblock (which uses one PUK usage). Stores every
-    /// change, as the virtual card does through `on_counters_changed`. Runs until killed.
+    /// The real virtual card, persisting through `on_counters_changed` as `cps sim
+    /// --state` does, driven by a holder who only types wrong PINs: wrong PINs until
+    /// blocked, then an unblock with the PUK (one usage), again. Runs until killed.
     #[test]
     #[ignore = "child process of kill_9_during_wrong_pins_never_raises_a_counter"]
     fn kill_child() {
+        use crate::card::VirtualCard;
+        use crate::profile::Profile;
+        use crate::transport::SimTransport;
+        use cps_apdu::Transport;
+
         let Some(path) = std::env::var_os(CHILD_ENV) else {
             return;
         };
         let mut state = StateFile::open(PathBuf::from(path)).with_max(KILL_MAX);
-        let mut c = state.load().expect("child load").unwrap_or(KILL_MAX);
+        let saved = state.load().expect("child load");
+        let mut card = VirtualCard::new(&Profile::builtin("cps3").expect("profile")).expect("card");
+        match saved {
+            Some(c) => card.set_counters(c),
+            None => state.store(&card.counters()).expect("first store"),
+        }
+        card.on_counters_changed(Box::new(move |c| state.store(c).map_err(io::Error::other)));
+        let mut t = SimTransport::new(card);
+        let send = |t: &mut SimTransport<VirtualCard>, hex: &str| -> u16 {
+            let bytes = hex::decode(hex).expect("hex");
+            let r = t.transmit(&bytes).expect("transmit");
+            u16::from_be_bytes([r[r.len() - 2], r[r.len() - 1]])
+        };
         println!("CHILD-READY");
         io::stdout().flush().expect("flush");
         loop {
-            if c.pin_tries_left > 0 {
-                c.pin_tries_left -= 1;
-            } else if c.puk_usage_left == 0 {
-                return; // exhausted: the parent starts a new card
-            } else if c.puk_tries_left == KILL_MAX.puk_tries_left {
-                c.puk_tries_left -= 1;
-            } else {
-                c = Counters {
-                    pin_tries_left: KILL_MAX.pin_tries_left,
-                    puk_tries_left: KILL_MAX.puk_tries_left,
-                    puk_usage_left: c.puk_usage_left - 1,
-                };
+            match send(&mut t, "002000010839393939FFFFFFFF") {
+                0x63C1 | 0x63C2 | 0x63C0 => {}
+                0x6983 => {
+                    // Blocked: unblock with the PUK, new PIN 1234.
+                    match send(&mut t, "00200002083132333435363738") {
+                        0x9000 => {}
+                        0x6984 | 0x6983 => return, // used up: the parent starts a new card
+                        other => panic!("PUK VERIFY answered {other:04X}"),
+                    }
+                    assert_eq!(send(&mut t, "002C02010831323334FFFFFFFF"), 0x9000);
+                }
+                other => panic!("VERIFY answered {other:04X}"),
             }
-            state.store(&c).expect("child store");
         }
     }
 
@@ -764,12 +795,18 @@ mod tests {
                     "{was:?} → {now:?}"
                 );
                 if now.puk_usage_left == was.puk_usage_left {
+                    // Without an unblock, a tries counter only falls, or goes back to
+                    // its maximum after a right code — never up by one.
                     assert!(
-                        now.pin_tries_left <= was.pin_tries_left,
+                        now.pin_tries_left <= was.pin_tries_left
+                            || (was.pin_tries_left > 0
+                                && now.pin_tries_left == KILL_MAX.pin_tries_left),
                         "{was:?} → {now:?}"
                     );
                     assert!(
-                        now.puk_tries_left <= was.puk_tries_left,
+                        now.puk_tries_left <= was.puk_tries_left
+                            || (was.puk_tries_left > 0
+                                && now.puk_tries_left == KILL_MAX.puk_tries_left),
                         "{was:?} → {now:?}"
                     );
                 }
