@@ -774,8 +774,10 @@ impl<T: Transport> CpsCard<T> {
                 self.data_or_error(&auth, "authenticating with the card's key")
             }
             Generation::Cps4 => {
-                let mse =
-                    Command::new(cla, 0x22, 0x41, 0xB8).with_data(vec![0x83, 0x01, reference]);
+                // The reference's CPS4 sequence names the authentication key with a
+                // fixed `83 01 20`; the PrKDF reference only proves the key exists.
+                let _ = reference;
+                let mse = Command::new(cla, 0x22, 0x41, 0xB8).with_data(vec![0x83, 0x01, 0x20]);
                 self.expect_ok(&mse, "setting up the authentication key")?;
                 let block = pkcs1_type1(challenge, 256).ok_or(CardError::Malformed {
                     what: "challenge",
@@ -791,9 +793,10 @@ impl<T: Transport> CpsCard<T> {
         }
     }
 
-    /// Has the signature key sign `message` with SHA-256 (PKCS#1 v1.5). The card
-    /// finishes the hash: the host sends the SHA-256 state of the full 64-byte blocks
-    /// and the last 1–64 bytes (PSO HASH), then asks for the signature. Needs a
+    /// Has the signature key sign `message` with SHA-256 (PKCS#1 v1.5). On a CPS3 the
+    /// card finishes the hash, as the vendor middleware has it do: the host sends the
+    /// SHA-256 state of the full 64-byte blocks and the last 1–64 bytes (PSO HASH), then
+    /// asks for the signature; a CPS4 signs the digest the host computed. Needs a
     /// verified PIN.
     pub fn sign_sha256(&mut self, message: &[u8]) -> Result<Vec<u8>, CardError> {
         let reference = self.key_reference(true)?;
@@ -813,8 +816,13 @@ impl<T: Transport> CpsCard<T> {
                 let mse = Command::new(cla, 0x22, 0x81, 0xB6)
                     .with_data(vec![0x91, 0x02, 0x28, reference]);
                 self.expect_ok(&mse, "setting up the signature key")?;
-                let hash = Command::new(cla, 0x2A, 0x90, 0xA0).with_data(pso_hash_data(message));
-                self.expect_ok(&hash, "hashing on the card")?;
+                // The CPS4 signs a digest computed by the host.
+                use sha2::Digest;
+                let digest = sha2::Sha256::digest(message).to_vec();
+                let cds = Command::new(cla, 0x2A, 0x9E, 0x9A)
+                    .with_data(digest)
+                    .with_le(256);
+                return self.data_or_error(&cds, "signing");
             }
         }
         let cds = Command::new(cla, 0x2A, 0x9E, 0x9A).with_le(256);

@@ -176,7 +176,7 @@ pub enum CertsCmd {
         /// Encoding
         #[arg(long, value_enum, default_value_t = Format::Pem)]
         format: Format,
-        /// A directory (files named cps-<serial>-<which>.pem|der), or - for stdout
+        /// A directory (files named cps-SERIAL-WHICH.pem or .der), or - for stdout
         #[arg(long, value_name = "DIR|-", default_value = "-")]
         out: String,
     },

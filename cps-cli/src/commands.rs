@@ -37,7 +37,7 @@ pub fn run(cli: &Cli, lang: Lang) -> Result<ExitCode> {
     match &cli.command {
         Cmd::Readers => readers(g),
         Cmd::Watch { timeout, once } => watch(g, *timeout, *once),
-        Cmd::Status => status(g),
+        Cmd::Status => status(g, lang),
         Cmd::Verify {
             pin,
             allow_last_try,
@@ -314,7 +314,7 @@ fn cert_summary(which: CertKind, c: &Certificate) -> Value {
     })
 }
 
-fn status(g: &Global) -> Result<ExitCode> {
+fn status(g: &Global, lang: Lang) -> Result<ExitCode> {
     let doc = with_card(g, Disposition::Leave, |card| {
         let pins = card.pin_status()?;
         let certs = card.certificates()?;
@@ -345,51 +345,80 @@ fn status(g: &Global) -> Result<ExitCode> {
         print_json(doc)?;
         return Ok(ExitCode::SUCCESS);
     }
+    let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
     let card = &doc["card"];
     println!(
-        "card:     {} — serial {}",
-        card["kind"].as_str().unwrap_or("?"),
-        card["serial"].as_str().unwrap_or("?")
+        "{:<13} {} — {} {}",
+        lang.pick("carte", "card"),
+        text(&card["kind"]),
+        lang.pick("n°", "serial"),
+        text(&card["serial"])
     );
     if let Some(label) = card["label"].as_str() {
-        println!("label:    {label}");
+        println!("{:<13} {label}", lang.pick("libellé", "label"));
     }
     let h = &doc["holder"];
     if !h.is_null() {
         println!(
-            "holder:   {} {} ({} {})",
-            h["given_name"].as_str().unwrap_or(""),
-            h["surname"].as_str().unwrap_or(""),
-            h["id_kind"].as_str().unwrap_or(""),
-            h["national_id"].as_str().unwrap_or("")
+            "{:<13} {} {} ({} {})",
+            lang.pick("titulaire", "holder"),
+            text(&h["given_name"]),
+            text(&h["surname"]),
+            text(&h["id_kind"]),
+            text(&h["national_id"])
         );
         if let Some(p) = h["profession_label"].as_str() {
-            println!("profession: {p}");
+            println!("{:<13} {p}", "profession");
         }
         if h["test_card"].as_bool() == Some(true) {
-            println!("test card");
+            println!("{:<13} {}", "", lang.pick("carte de test", "test card"));
         }
     }
-    for (name, key) in [("PIN", "pin"), ("PUK", "puk")] {
+    let state = |s: &str| match (s, lang) {
+        ("low", Lang::Fr) => "essais consommés",
+        ("low", Lang::En) => "tries spent",
+        ("final_try", Lang::Fr) => "DERNIER ESSAI",
+        ("final_try", Lang::En) => "FINAL TRY",
+        ("blocked", Lang::Fr) => "BLOQUÉ",
+        ("blocked", Lang::En) => "BLOCKED",
+        ("exhausted", Lang::Fr) => "ÉPUISÉ",
+        ("exhausted", Lang::En) => "USED UP",
+        _ => "ok",
+    };
+    for (name, key) in [
+        (lang.pick("code porteur", "PIN"), "pin"),
+        (lang.pick("déblocage", "PUK"), "puk"),
+    ] {
         let c = &doc[key];
         print!(
-            "{name}:      {}/{} tries left ({})",
+            "{name:<13} {}/{} {} ({})",
             c["tries_left"],
             c["tries_max"],
-            c["state"].as_str().unwrap_or("")
+            lang.pick("essais restants", "tries left"),
+            state(c["state"].as_str().unwrap_or(""))
         );
         if let Some(u) = c["usage_left"].as_u64() {
-            print!(", {u} unblocks left");
+            print!(
+                ", {u} {}",
+                lang.pick("déblocages restants", "unblocks left")
+            );
         }
         println!();
     }
     for c in doc["certificates"].as_array().into_iter().flatten() {
         println!(
-            "cert {}: valid until {} — {}",
-            c["which"].as_str().unwrap_or(""),
-            c["not_after"].as_str().unwrap_or(""),
-            c["subject"].as_str().unwrap_or("")
+            "{:<13} {} {} — {}",
+            format!("cert {}", text(&c["which"])),
+            lang.pick("valide jusqu'au", "valid until"),
+            text(&c["not_after"]),
+            text(&c["subject"])
         );
+    }
+    if doc["pin"]["state"] == "blocked" {
+        eprintln!("\n{}", Remedy::PinBlocked.text(lang));
+    }
+    if doc["puk"]["state"] == "exhausted" || doc["puk"]["state"] == "blocked" {
+        eprintln!("\n{}", Remedy::CardToReplace.text(lang));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,8 @@
 //! with a data field that produces data answers `61 xx` and the data waits for GET
 //! RESPONSE; over T=1 and contactless the data comes back at once.
 
+mod cps2ter;
+mod crypto;
 mod fs;
 mod pins;
 mod pkcs15;
@@ -25,7 +27,6 @@ use crate::{CardSide, Reply};
 use fs::{FileSystem, MF, NodeId};
 
 /// Status words, as `u16`.
-#[allow(dead_code)] // until every command is in
 pub(crate) mod sw {
     pub(crate) const OK: u16 = 0x9000;
     pub(crate) const END_OF_FILE: u16 = 0x6282;
@@ -157,6 +158,8 @@ pub(crate) struct Session {
     pub(crate) puk_verified: bool,
     pending: Option<Pending>,
     channel1: Channel1,
+    pub(crate) se: crypto::SecurityEnv,
+    pub(crate) cps2ter: cps2ter::Cps2terSession,
 }
 
 impl Session {
@@ -168,15 +171,42 @@ impl Session {
             puk_verified: false,
             pending: None,
             channel1: Channel1::Closed,
+            se: crypto::SecurityEnv::default(),
+            cps2ter: cps2ter::Cps2terSession::default(),
+        }
+    }
+}
+
+/// What a key and its certificate are for (the PKI's `CertUsage`, which needs no
+/// derives this way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Usage {
+    Authentication,
+    Signature,
+    Technical,
+}
+
+impl Usage {
+    fn cert_usage(self) -> CertUsage {
+        match self {
+            Usage::Authentication => CertUsage::Authentication,
+            Usage::Signature => CertUsage::Signature,
+            Usage::Technical => CertUsage::Technical,
+        }
+    }
+
+    fn key_reference(self) -> u8 {
+        match self {
+            Usage::Authentication => pkcs15::KEY_AUTH,
+            Usage::Signature => pkcs15::KEY_SIGN,
+            Usage::Technical => pkcs15::KEY_TECH,
         }
     }
 }
 
 /// One of the card's RSA-2048 private keys.
-#[allow(dead_code)] // used by the crypto commands
 struct KeySlot {
     reference: u8,
-    usage: CertUsage,
     key: RsaPrivateKey,
 }
 
@@ -191,8 +221,9 @@ pub struct VirtualCard {
     t0: bool,
     powered: bool,
     fs: FileSystem,
+    cps2ter: cps2ter::Cps2ter,
     keys: Vec<KeySlot>,
-    certificates: Vec<(CertUsage, Vec<u8>)>,
+    certificates: Vec<(Usage, Vec<u8>)>,
     counters: Counters,
     on_counters_changed: Option<CountersHook>,
     pin_block: Zeroizing<[u8; 8]>,
@@ -236,6 +267,7 @@ impl VirtualCard {
             t0,
             powered: false,
             fs: FileSystem::build_empty(),
+            cps2ter: cps2ter::Cps2ter::build(profile),
             keys: Vec::new(),
             certificates: Vec::new(),
             counters,
@@ -249,12 +281,9 @@ impl VirtualCard {
         }
 
         let pki_error = |what| move |source| SimError::Pki { what, source };
-        let mut usages = vec![
-            (CertUsage::Authentication, pkcs15::KEY_AUTH),
-            (CertUsage::Signature, pkcs15::KEY_SIGN),
-        ];
+        let mut usages = vec![Usage::Authentication, Usage::Signature];
         if contactless {
-            usages.push((CertUsage::Technical, pkcs15::KEY_TECH));
+            usages.push(Usage::Technical);
         }
         let pki = TestPki::load().map_err(pki_error("certificates"))?;
         let identity = identity(profile);
@@ -267,7 +296,7 @@ impl VirtualCard {
                     field: "validity".into(),
                     reason,
                 })?;
-        for (offset, (usage, reference)) in usages.into_iter().enumerate() {
+        for (offset, usage) in usages.into_iter().enumerate() {
             let key = pki::card_key(profile.key_index.saturating_add(offset))
                 .map_err(pki_error("keys"))?;
             // Unique per card and usage: the card number then the usage digit.
@@ -280,7 +309,7 @@ impl VirtualCard {
             let der = pki
                 .issue(
                     &identity,
-                    usage,
+                    usage.cert_usage(),
                     &RsaPublicKey::from(&key),
                     not_before,
                     not_after,
@@ -289,8 +318,7 @@ impl VirtualCard {
                 .map_err(pki_error("certificates"))?;
             card.certificates.push((usage, der));
             card.keys.push(KeySlot {
-                reference,
-                usage,
+                reference: usage.key_reference(),
                 key,
             });
         }
@@ -301,9 +329,9 @@ impl VirtualCard {
                 .map(|(_, der)| der.as_slice())
         };
         let certs = fs::Certificates {
-            authentication: certificate(CertUsage::Authentication).unwrap_or_default(),
-            signature: certificate(CertUsage::Signature).unwrap_or_default(),
-            technical: certificate(CertUsage::Technical),
+            authentication: certificate(Usage::Authentication).unwrap_or_default(),
+            signature: certificate(Usage::Signature).unwrap_or_default(),
+            technical: certificate(Usage::Technical),
         };
         card.fs = FileSystem::build(profile, &certs).map_err(|reason| ProfileError::Invalid {
             origin: format!("profile `{}`", profile.name),
@@ -321,7 +349,10 @@ impl VirtualCard {
     /// The card's certificates (DER): authentication, signature, and the technical one on
     /// a contactless card.
     pub fn certificates(&self) -> Vec<(CertUsage, Vec<u8>)> {
-        self.certificates.clone()
+        self.certificates
+            .iter()
+            .map(|(usage, der)| (usage.cert_usage(), der.clone()))
+            .collect()
     }
 
     /// The PIN and PUK counters now.
@@ -360,6 +391,7 @@ impl VirtualCard {
         self.session.puk_verified = false;
         self.session.current_df = MF;
         self.session.current_ef = None;
+        self.session.se = crypto::SecurityEnv::default();
     }
 
     /// One command, answered as the wire carries it.
@@ -378,8 +410,13 @@ impl VirtualCard {
             return sw_bytes(sw::WRONG_LENGTH);
         }
         if cla == 0xA0 {
-            return sw_bytes(sw::CLA_NOT_SUPPORTED);
+            // The CPS2ter side exists on the contact interface only.
+            return match self.profile.interface {
+                Interface::Contact => self.cps2ter(raw),
+                Interface::Contactless => sw_bytes(sw::CLA_NOT_SUPPORTED),
+            };
         }
+        self.session.cps2ter.response = None;
         let class = Cla(cla);
         let Some(channel) = class.channel() else {
             return sw_bytes(sw::CLA_NOT_SUPPORTED);
@@ -396,16 +433,29 @@ impl VirtualCard {
             Ok(command) => command,
             Err(_) => return sw_bytes(sw::WRONG_LENGTH),
         };
+        if ins != 0x2A {
+            // Any other command interrupts a chain.
+            self.session.se.end_chain();
+        }
+        let channel_exists = match self.profile.generation {
+            Generation::Cps3 => channel == 0,
+            Generation::Cps4 => channel <= 1,
+        };
+        if !channel_exists {
+            return sw_bytes(sw::CHANNEL_NOT_SUPPORTED);
+        }
         if ins == 0xC0 {
+            // Whatever channel asks: the data wait on the interface.
             return self.get_response(&command, pending);
         }
-        if class.is_chaining() {
+        let chaining = class.is_chaining();
+        if chaining && ins != 0x2A {
             return sw_bytes(sw::CHAINING_NOT_SUPPORTED);
         }
         if let Route::Answer(word) = self.route(channel, &command) {
             return sw_bytes(word);
         }
-        let answer = self.execute(&command);
+        let answer = self.execute(&command, chaining);
         self.deliver(&command, answer)
     }
 
@@ -458,8 +508,9 @@ impl VirtualCard {
     }
 
     /// Runs one ISO command.
-    fn execute(&mut self, command: &Command) -> Answer {
-        let (p1, p2) = (command.p1, command.p2);
+    fn execute(&mut self, command: &Command, chaining: bool) -> Answer {
+        let (p1, p2, data) = (command.p1, command.p2, command.data());
+        let cps3 = self.profile.generation == Generation::Cps3;
         match command.ins {
             0xA4 => self.select(p1, p2, command.data()),
             0xB0 => self.read_binary(p1, p2, command.data(), command.le()),
@@ -468,6 +519,11 @@ impl VirtualCard {
             0x24 => self.change_reference_data(p1, p2, command.data()),
             0x2C => self.reset_retry_counter(p1, p2, command.data()),
             0xCB => self.get_data(p1, p2, command.data()),
+            0x22 => self.manage_security_environment(p1, p2, data),
+            0x2A => self.perform_security_operation(p1, p2, data, chaining),
+            // The CPS4 has no INTERNAL AUTHENTICATE (it authenticates by DECIPHER).
+            0x88 if cps3 => self.internal_authenticate(p1, p2, data),
+            0x84 => self.get_challenge(p1, p2, data, command.le()),
             _ => Answer::sw(sw::INS_NOT_SUPPORTED),
         }
     }

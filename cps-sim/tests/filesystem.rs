@@ -200,6 +200,8 @@ fn get_response_in_pieces() {
     card.exchange("00 C0 00 00 27", "69 85");
     card.exchange("00 A4 09 04 04 3F 00 D0 03", "61 27");
     card.exchange("00 C0 01 00 27", "6A 86");
+    card.exchange("01 C0 00 00 27", "68 81"); // CPS3: no logical channel, and the data are gone
+    card.exchange("00 A4 09 04 04 3F 00 D0 03", "61 27");
     card.exchange("00 C0 00 00 27", &format!("{EF_SN_FCP} 90 00"));
 }
 

@@ -3,8 +3,13 @@
 
 use cps_apdu::Transport;
 use cps_sim::card::VirtualCard;
+use cps_sim::pki::CertUsage;
 use cps_sim::profile::Profile;
 use cps_sim::transport::SimTransport;
+use rsa::RsaPublicKey;
+use rsa::pkcs8::DecodePublicKey;
+use x509_cert::Certificate;
+use x509_cert::der::{Decode, Encode};
 
 /// Hex with spaces; `"text"` words stand for their ASCII bytes (`~` is a space).
 pub fn h(s: &str) -> Vec<u8> {
@@ -126,4 +131,33 @@ pub fn block(code: &str) -> String {
     let mut bytes = code.as_bytes().to_vec();
     bytes.resize(8, 0xFF);
     hx(&bytes)
+}
+
+/// The public key of one of the card's certificates.
+pub fn public_key(card: &Host, usage: CertUsage) -> RsaPublicKey {
+    let der = card
+        .card()
+        .certificates()
+        .into_iter()
+        .find(|(u, _)| same_usage(u, &usage))
+        .unwrap()
+        .1;
+    let cert = Certificate::from_der(&der).unwrap();
+    let spki = cert
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .unwrap();
+    RsaPublicKey::from_public_key_der(&spki).unwrap()
+}
+
+/// Selects the MF and presents the test PIN, like the Cryptolib.
+pub fn login(card: &mut Host) {
+    card.exchange("00 A4 02 0C 02 3F 00", "90 00");
+    card.exchange(&format!("00 20 00 01 08 {}", block("1234")), "90 00");
+}
+
+/// Compares usages without relying on the PKI's derives.
+pub fn same_usage(a: &CertUsage, b: &CertUsage) -> bool {
+    std::mem::discriminant(a) == std::mem::discriminant(b)
 }
