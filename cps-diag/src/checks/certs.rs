@@ -605,3 +605,76 @@ pub(super) fn revocation(ctx: &mut Ctx<'_, '_>) -> Outcome {
         details,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    //! Verdicts only a production card gives, driven with the embedded production CA
+    //! certificates standing in for card certificates.
+    use super::*;
+    use crate::engine::{Facts, Options};
+    use crate::env::Environment;
+    use crate::trust::{PRODUCTION_CAS, TrustStore};
+
+    fn production_cert(name: &str) -> Certificate {
+        let (_, der, _) = PRODUCTION_CAS
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .copied()
+            .unwrap_or(PRODUCTION_CAS[0]);
+        Certificate::from_der(der).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn run(
+        trust: &TrustStore,
+        cert: Certificate,
+        f: fn(&mut Ctx<'_, '_>) -> Outcome,
+    ) -> Outcome {
+        let env = Environment::fake("/nonexistent");
+        let opts = Options::default();
+        let mut facts = Facts::default();
+        facts.certs = vec![CardCertificate {
+            which: CertKind::Auth,
+            label: "test".into(),
+            certificate: cert,
+        }];
+        let mut ctx = Ctx {
+            env: &env,
+            opts: &opts,
+            trust,
+            facts: &mut facts,
+            pcsc: None,
+            card: None,
+        };
+        f(&mut ctx)
+    }
+
+    #[test]
+    fn chain_to_a_production_ca_is_ok() {
+        let o = run(
+            &TrustStore::production(),
+            production_cert("AC_STANDARD_PERSONNES_20130625.cer"),
+            chain,
+        );
+        assert_eq!(o.verdict, Verdict::Ok, "{:?}", o.finding);
+    }
+
+    #[test]
+    fn unknown_production_issuer_fails() {
+        let o = run(
+            &TrustStore::empty(),
+            production_cert("AC_STANDARD_PERSONNES_20130625.cer"),
+            chain,
+        );
+        assert_eq!(o.verdict, Verdict::Fail, "{:?}", o.finding);
+        assert_eq!(o.remedy, Some(Remedy::UntrustedCa));
+    }
+
+    #[test]
+    fn a_ca_certificate_has_no_holder_and_wrong_usages() {
+        let cert = production_cert("AC_STANDARD_PERSONNES_20130625.cer");
+        let o = run(&TrustStore::empty(), cert.clone(), holder);
+        assert_eq!(o.verdict, Verdict::Warn, "{:?}", o.finding);
+        let o = run(&TrustStore::empty(), cert, usage);
+        assert_eq!(o.verdict, Verdict::Warn, "{:?}", o.finding);
+    }
+}
