@@ -312,9 +312,10 @@ impl Report {
         self.redacted = true;
     }
 
-    /// The report for people: grouped by area, one line per check, details and
-    /// remedies below. ANSI colours when `colour` is set.
-    pub fn render_text(&self, lang: Lang, colour: bool) -> String {
+    /// The report for people: grouped by area, one line per check, remedies below.
+    /// Details are shown for warnings and failures, and for every check with
+    /// `all_details`. ANSI colours when `colour` is set.
+    pub fn render_text(&self, lang: Lang, colour: bool, all_details: bool) -> String {
         let paint = |code: &str, s: &str| {
             if colour {
                 format!("\x1b[{code}m{s}\x1b[0m")
@@ -347,8 +348,10 @@ impl Report {
                 c.title.get(lang),
                 c.finding.get(lang)
             );
-            for d in &c.details {
-                let _ = writeln!(out, "              {}: {}", d.key, d.value);
+            if all_details || matches!(c.verdict, Verdict::Warn | Verdict::Fail) {
+                for d in &c.details {
+                    let _ = writeln!(out, "              {}: {}", d.key, d.value);
+                }
             }
             if let Some(r) = &c.remedy {
                 if matches!(c.verdict, Verdict::Warn | Verdict::Fail) {
@@ -470,10 +473,10 @@ mod tests {
     #[test]
     fn text_rendering_colours_only_when_asked() {
         let r = report(vec![result("a", Verdict::Fail)]);
-        let plain = r.render_text(Lang::En, false);
+        let plain = r.render_text(Lang::En, false, true);
         assert!(!plain.contains('\x1b'));
         assert!(plain.contains("To do:"));
-        assert!(r.render_text(Lang::Fr, true).contains("\x1b[31;1m"));
-        assert!(r.render_text(Lang::Fr, false).contains("À faire"));
+        assert!(r.render_text(Lang::Fr, true, false).contains("\x1b[31;1m"));
+        assert!(r.render_text(Lang::Fr, false, false).contains("À faire"));
     }
 }

@@ -23,15 +23,31 @@ const CPS3_ATR: [u8; 17] = [
 #[test]
 fn healthy_cps3_in_process() {
     let r = run_profile("cps3");
-    assert_eq!(r.exit_code(false), 0, "{}", r.render_text(Lang::En, false));
+    assert_eq!(
+        r.exit_code(false),
+        0,
+        "{}",
+        r.render_text(Lang::En, false, true)
+    );
     assert_eq!(r.checks.len(), cps_diag::CHECK_IDS.len());
     for (c, id) in r.checks.iter().zip(cps_diag::CHECK_IDS) {
         assert_eq!(c.id, id);
     }
-    for id in ["system.platform", "system.clock", "card.present", "card.kind"] {
+    for id in [
+        "system.platform",
+        "system.clock",
+        "card.present",
+        "card.kind",
+    ] {
         assert_eq!(verdict(&r, id), Verdict::Ok, "{id}");
     }
-    for id in ["card.serial", "app.pkcs15", "pin.pin", "pin.puk", "certs.present"] {
+    for id in [
+        "card.serial",
+        "app.pkcs15",
+        "pin.pin",
+        "pin.puk",
+        "certs.present",
+    ] {
         assert_eq!(verdict(&r, id), Verdict::Ok, "{id}");
     }
     assert_eq!(verdict(&r, "certs.validity"), Verdict::Ok);
@@ -49,20 +65,32 @@ fn healthy_cps3_in_process() {
     assert!(r.apdus > 10 && r.apdus < 80, "{}", r.apdus);
     assert_eq!(r.mode, cps_diag::Mode::InProcess);
     assert!(r.checks.iter().all(|c| c.duration_ms >= 0.0));
-    assert_eq!(r.exit_code(true), cps_diag::EXIT_FAILED, "warnings count with --strict");
+    assert_eq!(
+        r.exit_code(true),
+        cps_diag::EXIT_FAILED,
+        "warnings count with --strict"
+    );
 }
 
 #[test]
 fn healthy_cps4_and_cpe() {
     for name in ["cps4", "cpe"] {
         let r = run_profile(name);
-        assert_eq!(r.exit_code(false), 0, "{name}: {}", r.render_text(Lang::En, false));
+        assert_eq!(
+            r.exit_code(false),
+            0,
+            "{name}: {}",
+            r.render_text(Lang::En, false, true)
+        );
         assert_eq!(verdict(&r, "card.kind"), Verdict::Ok, "{name}");
         assert_eq!(verdict(&r, "pin.pin"), Verdict::Ok, "{name}");
         assert_eq!(verdict(&r, "certs.present"), Verdict::Ok, "{name}");
     }
     let r = run_profile("cps4");
-    assert_eq!(r.check("card.kind").unwrap().detail("generation"), Some("CPS4"));
+    assert_eq!(
+        r.check("card.kind").unwrap().detail("generation"),
+        Some("CPS4")
+    );
 }
 
 // ---------------------------------------------------------------- system
@@ -95,7 +123,12 @@ fn clock_before_the_card_certificates_start() {
     };
     let mut t = sim(&p);
     let r = run_in_process(&ws, &sim_options(), &mut t);
-    assert_eq!(verdict(&r, "system.clock"), Verdict::Fail, "{}", r.render_text(Lang::En, false));
+    assert_eq!(
+        verdict(&r, "system.clock"),
+        Verdict::Fail,
+        "{}",
+        r.render_text(Lang::En, false, true)
+    );
     assert!(finding(&r, "system.clock").contains("before the card's certificates start"));
     assert_eq!(verdict(&r, "certs.validity"), Verdict::Fail);
     assert!(finding(&r, "certs.validity").contains("not valid yet"));
@@ -106,7 +139,10 @@ fn clock_before_the_card_certificates_start() {
 #[test]
 fn platform_reads_the_distribution() {
     let ws = Workstation::new();
-    ws.file("/etc/os-release", "NAME=Debian\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n");
+    ws.file(
+        "/etc/os-release",
+        "NAME=Debian\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+    );
     let mut t = sim(&profile("cps3"));
     let r = run_in_process(&ws, &sim_options(), &mut t);
     assert_eq!(verdict(&r, "system.platform"), Verdict::Ok);
@@ -126,7 +162,10 @@ fn pcsc_path_healthy_card_leaves_the_card() {
     assert_eq!(verdict(&r, "card.kind"), Verdict::Ok);
     assert_eq!(r.exit_code(false), 0);
     assert_eq!(r.mode, cps_diag::Mode::Pcsc);
-    assert_eq!(pcsc.sessions, vec![("ACME Reader 00 00".into(), SessionEnd::Leave)]);
+    assert_eq!(
+        pcsc.sessions,
+        vec![("ACME Reader 00 00".into(), SessionEnd::Leave)]
+    );
 }
 
 #[test]
@@ -136,8 +175,17 @@ fn no_pcsc_service() {
     pcsc.readers = Err(|| PcscError::NoService);
     let r = run_pcsc(&ws, &sim_options(), &mut pcsc);
     assert_eq!(verdict(&r, "pcsc.service"), Verdict::Fail);
-    assert_eq!(remedy(&r, "pcsc.service").as_deref(), Some("pcsc_service_linux"));
-    for id in ["readers.present", "card.present", "card.kind", "certs.chain", "keys.proof"] {
+    assert_eq!(
+        remedy(&r, "pcsc.service").as_deref(),
+        Some("pcsc_service_linux")
+    );
+    for id in [
+        "readers.present",
+        "card.present",
+        "card.kind",
+        "certs.chain",
+        "keys.proof",
+    ] {
         assert_eq!(verdict(&r, id), Verdict::Skipped, "{id}");
     }
     assert!(finding(&r, "readers.present").contains("pcsc.service failed"));
@@ -148,7 +196,10 @@ fn no_pcsc_service() {
     let mut ws = Workstation::new();
     ws.env.os = "windows".into();
     let r = run_pcsc(&ws, &sim_options(), &mut pcsc);
-    assert_eq!(remedy(&r, "pcsc.service").as_deref(), Some("pcsc_service_windows"));
+    assert_eq!(
+        remedy(&r, "pcsc.service").as_deref(),
+        Some("pcsc_service_windows")
+    );
 }
 
 #[test]
@@ -210,7 +261,8 @@ fn two_slot_reader_with_vitale_and_cps_picks_the_cps() {
     let cps = sim(&profile("cps3"));
     let vitale = sim(&profile("vitale"));
     let mut pcsc = FakePcsc::with_readers(vec![
-        ReaderInfo::new(0, "Olaqin SESAM-Vitale 00 00").with_card(vitale.card().profile().atr_bytes()),
+        ReaderInfo::new(0, "Olaqin SESAM-Vitale 00 00")
+            .with_card(vitale.card().profile().atr_bytes()),
         ReaderInfo::new(1, "Olaqin SESAM-Vitale 00 01").with_card(CPS3_ATR.to_vec()),
     ]);
     pcsc.card = Some(Box::new(cps));
@@ -267,7 +319,14 @@ fn vitale_in_the_cps_slot() {
     assert_eq!(verdict(&r, "card.kind"), Verdict::Fail);
     assert_eq!(remedy(&r, "card.kind").as_deref(), Some("vitale_in_slot"));
     assert!(finding(&r, "card.kind").contains("Carte Vitale"));
-    for id in ["card.serial", "app.pkcs15", "pin.pin", "pin.puk", "certs.present", "keys.proof"] {
+    for id in [
+        "card.serial",
+        "app.pkcs15",
+        "pin.pin",
+        "pin.puk",
+        "certs.present",
+        "keys.proof",
+    ] {
         assert_eq!(verdict(&r, id), Verdict::Skipped, "{id}");
     }
     assert_eq!(r.exit_code(false), 10);
@@ -284,13 +343,16 @@ fn unknown_card() {
 fn cps2ter_era_card() {
     // The CPS3 ATR, but no EF.SN.ICC: a card from before 2011.
     let ws = Workstation::new();
-    let mut t = Tamper::new(sim(&profile("cps3")), |cmd: &[u8], _: &[u8], _: &[u8], answer: Vec<u8>| {
-        if cmd.ends_with(&[0x3F, 0x00, 0xD0, 0x03]) {
-            vec![0x6A, 0x82]
-        } else {
-            answer
-        }
-    });
+    let mut t = Tamper::new(
+        sim(&profile("cps3")),
+        |cmd: &[u8], _: &[u8], _: &[u8], answer: Vec<u8>| {
+            if cmd.ends_with(&[0x3F, 0x00, 0xD0, 0x03]) {
+                vec![0x6A, 0x82]
+            } else {
+                answer
+            }
+        },
+    );
     let r = run_in_process(&ws, &sim_options(), &mut t);
     assert_eq!(verdict(&r, "card.kind"), Verdict::Fail);
     assert_eq!(remedy(&r, "card.kind").as_deref(), Some("old_card"));
@@ -299,7 +361,12 @@ fn cps2ter_era_card() {
 #[test]
 fn contactless_read() {
     let r = run_profile("cps3-cl");
-    assert_eq!(verdict(&r, "card.kind"), Verdict::Info, "{}", r.render_text(Lang::En, false));
+    assert_eq!(
+        verdict(&r, "card.kind"),
+        Verdict::Info,
+        "{}",
+        r.render_text(Lang::En, false, true)
+    );
     assert_eq!(verdict(&r, "pin.pin"), Verdict::Skipped);
     assert_eq!(verdict(&r, "keys.proof"), Verdict::Skipped);
     assert_eq!(verdict(&r, "certs.present"), Verdict::Ok);
@@ -308,14 +375,22 @@ fn contactless_read() {
 #[test]
 fn serial_with_a_wrong_luhn_digit() {
     let ws = Workstation::new();
-    let mut t = Tamper::new(sim(&profile("cps3")), |cmd: &[u8], _: &[u8], sel: &[u8], mut a: Vec<u8>| {
-        if cmd.get(1) == Some(&0xB0) && sel.ends_with(&[0xD0, 0x03]) && a.len() >= 12 {
-            a[7] ^= 0x01; // one digit of the card number
-        }
-        a
-    });
+    let mut t = Tamper::new(
+        sim(&profile("cps3")),
+        |cmd: &[u8], _: &[u8], sel: &[u8], mut a: Vec<u8>| {
+            if cmd.get(1) == Some(&0xB0) && sel.ends_with(&[0xD0, 0x03]) && a.len() >= 12 {
+                a[7] ^= 0x01; // one digit of the card number
+            }
+            a
+        },
+    );
     let r = run_in_process(&ws, &sim_options(), &mut t);
-    assert_eq!(verdict(&r, "card.serial"), Verdict::Warn, "{}", r.render_text(Lang::En, false));
+    assert_eq!(
+        verdict(&r, "card.serial"),
+        Verdict::Warn,
+        "{}",
+        r.render_text(Lang::En, false, true)
+    );
     // A warning does not stop the checks that depend on it.
     assert_eq!(verdict(&r, "app.pkcs15"), Verdict::Ok);
 }
@@ -323,17 +398,29 @@ fn serial_with_a_wrong_luhn_digit() {
 #[test]
 fn unreadable_pkcs15_application() {
     let ws = Workstation::new();
-    let mut t = Tamper::new(sim(&profile("cps3")), |cmd: &[u8], _: &[u8], _: &[u8], a: Vec<u8>| {
-        if cmd.get(1) == Some(&0xA4) && cmd.ends_with(&[0x50, 0x32]) {
-            vec![0x6A, 0x82]
-        } else {
-            a
-        }
-    });
+    let mut t = Tamper::new(
+        sim(&profile("cps3")),
+        |cmd: &[u8], _: &[u8], _: &[u8], a: Vec<u8>| {
+            if cmd.get(1) == Some(&0xA4) && cmd.ends_with(&[0x50, 0x32]) {
+                vec![0x6A, 0x82]
+            } else {
+                a
+            }
+        },
+    );
     let r = run_in_process(&ws, &sim_options(), &mut t);
     assert_eq!(verdict(&r, "app.pkcs15"), Verdict::Fail);
-    assert_eq!(remedy(&r, "app.pkcs15").as_deref(), Some("card_malfunction"));
-    for id in ["pin.pin", "pin.puk", "certs.present", "certs.chain", "revocation.crl"] {
+    assert_eq!(
+        remedy(&r, "app.pkcs15").as_deref(),
+        Some("card_malfunction")
+    );
+    for id in [
+        "pin.pin",
+        "pin.puk",
+        "certs.present",
+        "certs.chain",
+        "revocation.crl",
+    ] {
         assert_eq!(verdict(&r, id), Verdict::Skipped, "{id}");
     }
     // Independent of the application: still run.
@@ -351,23 +438,29 @@ fn ef_actua_present_or_partial() {
     );
 
     let ws = Workstation::new();
-    let mut t = Tamper::new(sim(&profile("expiring")), |cmd: &[u8], _: &[u8], sel: &[u8], a: Vec<u8>| {
-        if cmd.get(1) == Some(&0xB0) && sel.ends_with(&[0xD0, 0x10]) {
-            vec![0xEC, 0x00, 0x90, 0x00]
-        } else {
-            a
-        }
-    });
+    let mut t = Tamper::new(
+        sim(&profile("expiring")),
+        |cmd: &[u8], _: &[u8], sel: &[u8], a: Vec<u8>| {
+            if cmd.get(1) == Some(&0xB0) && sel.ends_with(&[0xD0, 0x10]) {
+                vec![0xEC, 0x00, 0x90, 0x00]
+            } else {
+                a
+            }
+        },
+    );
     let r = run_in_process(&ws, &sim_options(), &mut t);
     assert_eq!(verdict(&r, "app.update"), Verdict::Fail);
 
-    let mut t = Tamper::new(sim(&profile("expiring")), |cmd: &[u8], _: &[u8], sel: &[u8], a: Vec<u8>| {
-        if cmd.get(1) == Some(&0xB0) && sel.ends_with(&[0xD0, 0x10]) {
-            vec![0x65, 0x81]
-        } else {
-            a
-        }
-    });
+    let mut t = Tamper::new(
+        sim(&profile("expiring")),
+        |cmd: &[u8], _: &[u8], sel: &[u8], a: Vec<u8>| {
+            if cmd.get(1) == Some(&0xB0) && sel.ends_with(&[0xD0, 0x10]) {
+                vec![0x65, 0x81]
+            } else {
+                a
+            }
+        },
+    );
     let r = run_in_process(&ws, &sim_options(), &mut t);
     assert_eq!(verdict(&r, "app.update"), Verdict::Warn);
 }
@@ -400,8 +493,11 @@ fn blocked_pin() {
     let r = run_profile("blocked-pin");
     assert_eq!(verdict(&r, "pin.pin"), Verdict::Fail);
     assert_eq!(remedy(&r, "pin.pin").as_deref(), Some("pin_blocked"));
-    let text = r.render_text(Lang::Fr, false);
-    assert!(text.contains("code de déblocage") && text.contains("cps unblock"), "{text}");
+    let text = r.render_text(Lang::Fr, false, true);
+    assert!(
+        text.contains("code de déblocage") && text.contains("cps unblock"),
+        "{text}"
+    );
     assert!(text.contains("CPAM"));
     assert_eq!(verdict(&r, "pin.puk"), Verdict::Ok);
     assert_eq!(verdict(&r, "keys.proof"), Verdict::Skipped);
@@ -415,7 +511,7 @@ fn used_up_puk() {
     assert_eq!(remedy(&r, "pin.pin").as_deref(), Some("card_to_replace"));
     assert_eq!(verdict(&r, "pin.puk"), Verdict::Fail);
     assert_eq!(remedy(&r, "pin.puk").as_deref(), Some("card_to_replace"));
-    let text = r.render_text(Lang::En, false);
+    let text = r.render_text(Lang::En, false, true);
     assert!(text.contains("TOM") && text.contains("TOPS") && text.contains("501"));
 }
 
@@ -437,7 +533,10 @@ fn puk_counters() {
 fn expired_certificates() {
     let r = run_profile("expired");
     assert_eq!(verdict(&r, "certs.validity"), Verdict::Fail);
-    assert_eq!(remedy(&r, "certs.validity").as_deref(), Some("cert_expired"));
+    assert_eq!(
+        remedy(&r, "certs.validity").as_deref(),
+        Some("cert_expired")
+    );
     assert!(finding(&r, "certs.validity").contains("expired"));
     assert_eq!(r.exit_code(false), 10);
 }
@@ -446,7 +545,10 @@ fn expired_certificates() {
 fn expiring_certificates_and_warn_days() {
     let r = run_profile("expiring");
     assert_eq!(verdict(&r, "certs.validity"), Verdict::Warn);
-    assert_eq!(remedy(&r, "certs.validity").as_deref(), Some("cert_expiring"));
+    assert_eq!(
+        remedy(&r, "certs.validity").as_deref(),
+        Some("cert_expiring")
+    );
     assert_eq!(r.exit_code(false), 0);
 
     let ws = Workstation::new();
@@ -460,15 +562,34 @@ fn expiring_certificates_and_warn_days() {
 #[test]
 fn unreadable_certificates() {
     let ws = Workstation::new();
-    let mut t = Tamper::new(sim(&profile("cps3")), |cmd: &[u8], _: &[u8], _: &[u8], mut a: Vec<u8>| {
-        if cmd.get(1) == Some(&0xB0) && cmd[2..4] == [0, 0] && a.starts_with(&[0x30, 0x82]) && a.len() > 100 {
-            a[1] = 0x84; // the certificate's outer length no longer parses
-        }
-        a
-    });
+    let mut t = Tamper::new(
+        sim(&profile("cps3")),
+        |cmd: &[u8], _: &[u8], _: &[u8], mut a: Vec<u8>| {
+            if cmd.get(1) == Some(&0xB0)
+                && cmd[2..4] == [0, 0]
+                && a.starts_with(&[0x30, 0x82])
+                && a.len() > 100
+            {
+                a[1] = 0x84; // the certificate's outer length no longer parses
+            }
+            a
+        },
+    );
     let r = run_in_process(&ws, &sim_options(), &mut t);
-    assert_eq!(verdict(&r, "certs.present"), Verdict::Fail, "{}", r.render_text(Lang::En, false));
-    for id in ["certs.validity", "certs.chain", "certs.holder", "certs.usage", "revocation.crl", "keys.proof"] {
+    assert_eq!(
+        verdict(&r, "certs.present"),
+        Verdict::Fail,
+        "{}",
+        r.render_text(Lang::En, false, true)
+    );
+    for id in [
+        "certs.validity",
+        "certs.chain",
+        "certs.holder",
+        "certs.usage",
+        "revocation.crl",
+        "keys.proof",
+    ] {
         assert_eq!(verdict(&r, id), Verdict::Skipped, "{id}");
     }
 }
@@ -497,7 +618,12 @@ fn certificate_signed_by_another_key_fails_the_chain() {
     let ws = Workstation::new();
     let mut t = sim(&profile("cps3"));
     let r = run_in_process(&ws, &o, &mut t);
-    assert_eq!(verdict(&r, "certs.chain"), Verdict::Fail, "{}", r.render_text(Lang::En, false));
+    assert_eq!(
+        verdict(&r, "certs.chain"),
+        Verdict::Fail,
+        "{}",
+        r.render_text(Lang::En, false, true)
+    );
     assert_eq!(remedy(&r, "certs.chain").as_deref(), Some("untrusted_ca"));
 }
 
@@ -514,8 +640,17 @@ fn ca_directory_is_trusted() {
     let r = run_in_process(&ws, &Options::default(), &mut t);
     let chain = r.check("certs.chain").unwrap();
     assert_eq!(chain.verdict, Verdict::Warn);
-    assert!(chain.finding.en.contains("chain verified"), "{}", chain.finding.en);
-    assert!(chain.details.iter().any(|d| d.value.contains("garbage.cer")));
+    assert!(
+        chain.finding.en.contains("chain verified"),
+        "{}",
+        chain.finding.en
+    );
+    assert!(
+        chain
+            .details
+            .iter()
+            .any(|d| d.value.contains("garbage.cer"))
+    );
     // --ca-dir replaces the default.
     let mut o = Options::default();
     o.ca_dirs.push(ws.path("/nowhere"));
@@ -532,7 +667,12 @@ fn holder_of_a_real_card() {
     let ws = Workstation::new();
     let mut t = sim(&p);
     let r = run_in_process(&ws, &sim_options(), &mut t);
-    assert_eq!(verdict(&r, "certs.holder"), Verdict::Ok, "{}", r.render_text(Lang::En, false));
+    assert_eq!(
+        verdict(&r, "certs.holder"),
+        Verdict::Ok,
+        "{}",
+        r.render_text(Lang::En, false, true)
+    );
     assert!(finding(&r, "certs.holder").contains("Médecin"));
 }
 
@@ -548,9 +688,7 @@ fn crl_file(ws: &Workstation, revoked: &[u64], next_in_days: i64) -> std::path::
         now - days(next_in_days.unsigned_abs())
     };
     let entries: Vec<(u64, SystemTime)> = revoked.iter().map(|s| (*s, this)).collect();
-    let der = pki
-        .issue_crl(&entries, this.min(next), next)
-        .unwrap();
+    let der = pki.issue_crl(&entries, this.min(next), next).unwrap();
     let path = ws.path(&format!("/crl/{}-{next_in_days}.crl", revoked.len()));
     write_file(&path, &der);
     path
@@ -573,7 +711,12 @@ fn revoked_card() {
     o.crls.push(crl_file(&ws, &[12345, CPS3_AUTH_SERIAL], 7));
     let mut t = sim(&profile("cps3"));
     let r = run_in_process(&ws, &o, &mut t);
-    assert_eq!(verdict(&r, "revocation.crl"), Verdict::Fail, "{}", r.render_text(Lang::En, false));
+    assert_eq!(
+        verdict(&r, "revocation.crl"),
+        Verdict::Fail,
+        "{}",
+        r.render_text(Lang::En, false, true)
+    );
     assert_eq!(remedy(&r, "revocation.crl").as_deref(), Some("opposition"));
     assert_eq!(r.exit_code(false), 10);
 }
@@ -586,7 +729,12 @@ fn fresh_crl_not_listing_the_card_pem_too() {
     o.crls.push(path.clone());
     let mut t = sim(&profile("cps3"));
     let r = run_in_process(&ws, &o, &mut t);
-    assert_eq!(verdict(&r, "revocation.crl"), Verdict::Ok, "{}", r.render_text(Lang::En, false));
+    assert_eq!(
+        verdict(&r, "revocation.crl"),
+        Verdict::Ok,
+        "{}",
+        r.render_text(Lang::En, false, true)
+    );
 
     // The same CRL as PEM, found in a directory.
     let der = std::fs::read(&path).unwrap();
@@ -600,7 +748,12 @@ fn fresh_crl_not_listing_the_card_pem_too() {
     o.crls.push(dir);
     let mut t = sim(&profile("cps3"));
     let r = run_in_process(&ws, &o, &mut t);
-    assert_eq!(verdict(&r, "revocation.crl"), Verdict::Ok, "{}", r.render_text(Lang::En, false));
+    assert_eq!(
+        verdict(&r, "revocation.crl"),
+        Verdict::Ok,
+        "{}",
+        r.render_text(Lang::En, false, true)
+    );
 }
 
 #[test]
@@ -619,7 +772,10 @@ fn stale_unverified_or_useless_crls() {
     let mut t = sim(&profile("cps3"));
     let r = run_in_process(&ws, &o, &mut t);
     assert_eq!(verdict(&r, "revocation.crl"), Verdict::Warn);
-    assert_eq!(remedy(&r, "revocation.crl").as_deref(), Some("crl_unverified"));
+    assert_eq!(
+        remedy(&r, "revocation.crl").as_deref(),
+        Some("crl_unverified")
+    );
 
     // A file that is no CRL.
     let bad = ws.path("/crl/bad.crl");
@@ -629,7 +785,12 @@ fn stale_unverified_or_useless_crls() {
     let mut t = sim(&profile("cps3"));
     let r = run_in_process(&ws, &o, &mut t);
     assert_eq!(verdict(&r, "revocation.crl"), Verdict::Warn);
-    assert!(r.check("revocation.crl").unwrap().detail("crl_error").is_some());
+    assert!(
+        r.check("revocation.crl")
+            .unwrap()
+            .detail("crl_error")
+            .is_some()
+    );
 }
 
 // ---------------------------------------------------------------- key proof
@@ -647,7 +808,12 @@ fn with_pin(profile_name: &str, pin: &str, last: LastTry) -> cps_diag::Report {
 fn key_proof_with_the_right_pin() {
     for name in ["cps3", "cps4"] {
         let r = with_pin(name, "1234", LastTry::Refuse);
-        assert_eq!(verdict(&r, "keys.proof"), Verdict::Ok, "{name}: {}", r.render_text(Lang::En, false));
+        assert_eq!(
+            verdict(&r, "keys.proof"),
+            Verdict::Ok,
+            "{name}: {}",
+            r.render_text(Lang::En, false, true)
+        );
         assert_eq!(r.exit_code(false), 0);
     }
 }
@@ -659,7 +825,12 @@ fn key_proof_resets_the_card_after_a_pin_through_pcsc() {
     o.pin = Some(Pin::new("1234").unwrap());
     let mut pcsc = FakePcsc::holding("ACME Reader 00 00", &profile("cps3"));
     let r = run_pcsc(&ws, &o, &mut pcsc);
-    assert_eq!(verdict(&r, "keys.proof"), Verdict::Ok, "{}", r.render_text(Lang::En, false));
+    assert_eq!(
+        verdict(&r, "keys.proof"),
+        Verdict::Ok,
+        "{}",
+        r.render_text(Lang::En, false, true)
+    );
     assert_eq!(pcsc.sessions[0].1, SessionEnd::Reset);
 }
 
@@ -668,7 +839,10 @@ fn key_proof_with_a_wrong_pin() {
     let r = with_pin("cps3", "9999", LastTry::Refuse);
     assert_eq!(verdict(&r, "keys.proof"), Verdict::Fail);
     assert_eq!(remedy(&r, "keys.proof").as_deref(), Some("wrong_pin"));
-    assert_eq!(r.check("keys.proof").unwrap().detail("tries_left"), Some("2"));
+    assert_eq!(
+        r.check("keys.proof").unwrap().detail("tries_left"),
+        Some("2")
+    );
 }
 
 #[test]
@@ -687,7 +861,12 @@ fn key_proof_refuses_the_last_try() {
     o.last_try = LastTry::Allow;
     let mut t = sim(&p);
     let r = run_in_process(&ws, &o, &mut t);
-    assert_eq!(verdict(&r, "keys.proof"), Verdict::Ok, "{}", r.render_text(Lang::En, false));
+    assert_eq!(
+        verdict(&r, "keys.proof"),
+        Verdict::Ok,
+        "{}",
+        r.render_text(Lang::En, false, true)
+    );
 }
 
 #[test]
@@ -695,18 +874,29 @@ fn key_proof_detects_a_key_that_does_not_match_its_certificate() {
     let ws = Workstation::new();
     let mut o = sim_options();
     o.pin = Some(Pin::new("1234").unwrap());
-    let mut t = Tamper::new(sim(&profile("cps3")), |cmd: &[u8], last: &[u8], _: &[u8], mut a: Vec<u8>| {
-        // The answer to INTERNAL AUTHENTICATE (through GET RESPONSE on T=0).
-        let auth = last.get(1) == Some(&0x88) || cmd.get(1) == Some(&0x88);
-        if auth && cmd.get(1) == Some(&0xC0) && a.len() > 100 {
-            a[10] ^= 0xFF;
-        }
-        a
-    });
+    let mut t = Tamper::new(
+        sim(&profile("cps3")),
+        |cmd: &[u8], last: &[u8], _: &[u8], mut a: Vec<u8>| {
+            // The answer to INTERNAL AUTHENTICATE (through GET RESPONSE on T=0).
+            let auth = last.get(1) == Some(&0x88) || cmd.get(1) == Some(&0x88);
+            if auth && cmd.get(1) == Some(&0xC0) && a.len() > 100 {
+                a[10] ^= 0xFF;
+            }
+            a
+        },
+    );
     let r = run_in_process(&ws, &o, &mut t);
-    assert_eq!(verdict(&r, "keys.proof"), Verdict::Fail, "{}", r.render_text(Lang::En, false));
+    assert_eq!(
+        verdict(&r, "keys.proof"),
+        Verdict::Fail,
+        "{}",
+        r.render_text(Lang::En, false, true)
+    );
     assert!(finding(&r, "keys.proof").contains("authentication key does not match"));
-    assert_eq!(r.check("keys.proof").unwrap().detail("signature"), Some("verified"));
+    assert_eq!(
+        r.check("keys.proof").unwrap().detail("signature"),
+        Some("verified")
+    );
 }
 
 #[test]
@@ -714,13 +904,16 @@ fn key_proof_when_the_card_refuses() {
     let ws = Workstation::new();
     let mut o = sim_options();
     o.pin = Some(Pin::new("1234").unwrap());
-    let mut t = Tamper::new(sim(&profile("cps3")), |cmd: &[u8], _: &[u8], _: &[u8], a: Vec<u8>| {
-        if cmd.get(1) == Some(&0x2A) {
-            vec![0x69, 0x82]
-        } else {
-            a
-        }
-    });
+    let mut t = Tamper::new(
+        sim(&profile("cps3")),
+        |cmd: &[u8], _: &[u8], _: &[u8], a: Vec<u8>| {
+            if cmd.get(1) == Some(&0x2A) {
+                vec![0x69, 0x82]
+            } else {
+                a
+            }
+        },
+    );
     let r = run_in_process(&ws, &o, &mut t);
     assert_eq!(verdict(&r, "keys.proof"), Verdict::Fail);
     assert!(finding(&r, "keys.proof").contains("refused"));
@@ -738,18 +931,32 @@ fn cryptolib_missing_old_or_recent() {
     let ws = Workstation::new();
     let r = middleware(&ws, "cps3");
     assert_eq!(verdict(&r, "middleware.cryptolib"), Verdict::Warn);
-    assert_eq!(remedy(&r, "middleware.cryptolib").as_deref(), Some("cryptolib_missing"));
+    assert_eq!(
+        remedy(&r, "middleware.cryptolib").as_deref(),
+        Some("cryptolib_missing")
+    );
 
     ws.file("/opt/santesocial/CPS/lib/libcps3_pkcs11_lux.so", "");
     let r = middleware(&ws, "cps4");
-    assert_eq!(verdict(&r, "middleware.cryptolib"), Verdict::Warn, "version unknown, CPS4");
+    assert_eq!(
+        verdict(&r, "middleware.cryptolib"),
+        Verdict::Warn,
+        "version unknown, CPS4"
+    );
     let r = middleware(&ws, "cps3");
-    assert_eq!(verdict(&r, "middleware.cryptolib"), Verdict::Ok, "version unknown, CPS3");
+    assert_eq!(
+        verdict(&r, "middleware.cryptolib"),
+        Verdict::Ok,
+        "version unknown, CPS3"
+    );
 
     ws.file("/var/opt/santesocial/commun/adm/157.adm", "050107\n");
     let r = middleware(&ws, "cps3");
     assert_eq!(verdict(&r, "middleware.cryptolib"), Verdict::Warn);
-    assert_eq!(remedy(&r, "middleware.cryptolib").as_deref(), Some("cryptolib_old"));
+    assert_eq!(
+        remedy(&r, "middleware.cryptolib").as_deref(),
+        Some("cryptolib_old")
+    );
     let r = middleware(&ws, "cps4");
     assert_eq!(verdict(&r, "middleware.cryptolib"), Verdict::Fail);
     assert_eq!(r.exit_code(false), 10);
@@ -762,7 +969,11 @@ fn cryptolib_missing_old_or_recent() {
     let ws = Workstation::new();
     ws.file("/var/opt/santesocial/commun/adm/174.adm", "050202\n");
     let r = middleware(&ws, "cps3");
-    assert_eq!(verdict(&r, "middleware.cryptolib"), Verdict::Warn, "recorded but missing");
+    assert_eq!(
+        verdict(&r, "middleware.cryptolib"),
+        Verdict::Warn,
+        "recorded but missing"
+    );
 }
 
 #[test]
@@ -797,7 +1008,10 @@ fn opensc() {
 
     let r = middleware(&ws, "cps4");
     assert_eq!(verdict(&r, "middleware.opensc"), Verdict::Warn);
-    assert_eq!(remedy(&r, "middleware.opensc").as_deref(), Some("opensc_cps4"));
+    assert_eq!(
+        remedy(&r, "middleware.opensc").as_deref(),
+        Some("opensc_cps4")
+    );
 
     ws.file("/opt/santesocial/CPS/lib/libcps3_pkcs11_lux.so", "");
     let r = middleware(&ws, "cps3");
@@ -822,7 +1036,10 @@ fn firefox_profiles_manifest_and_snap() {
     );
     let r = middleware(&ws, "cps3");
     assert_eq!(verdict(&r, "middleware.firefox"), Verdict::Warn);
-    assert_eq!(remedy(&r, "middleware.firefox").as_deref(), Some("firefox_module"));
+    assert_eq!(
+        remedy(&r, "middleware.firefox").as_deref(),
+        Some("firefox_module")
+    );
 
     ws.file(
         "/home/user/.mozilla/firefox/abcd.default/pkcs11.txt",
@@ -843,14 +1060,20 @@ fn firefox_profiles_manifest_and_snap() {
         "/home/user/.mozilla/firefox/profiles.ini",
         "[Profile0]\nIsRelative=1\nPath=p\n",
     );
-    ws2.file("/usr/lib/mozilla/pkcs11-modules/cps3.json", "{\"name\":\"cps3\"}");
+    ws2.file(
+        "/usr/lib/mozilla/pkcs11-modules/cps3.json",
+        "{\"name\":\"cps3\"}",
+    );
     let r = middleware(&ws2, "cps3");
     assert_eq!(verdict(&r, "middleware.firefox"), Verdict::Ok);
 
     ws2.file("/snap/bin/firefox", "");
     let r = middleware(&ws2, "cps3");
     assert_eq!(verdict(&r, "middleware.firefox"), Verdict::Warn);
-    assert_eq!(remedy(&r, "middleware.firefox").as_deref(), Some("snap_firefox"));
+    assert_eq!(
+        remedy(&r, "middleware.firefox").as_deref(),
+        Some("snap_firefox")
+    );
 }
 
 // ---------------------------------------------------------------- report
@@ -863,11 +1086,18 @@ fn redaction_hides_names_identifiers_and_serials() {
     let mut t = sim(&profile("cps3"));
     let r = run_in_process(&ws, &o, &mut t);
     let json = r.to_json();
-    for secret in ["99213845", "2900412345", "899900418736", "MEDECIN", "ALAIN", "06C0C7CD3B"] {
+    for secret in [
+        "99213845",
+        "2900412345",
+        "899900418736",
+        "MEDECIN",
+        "ALAIN",
+        "06C0C7CD3B",
+    ] {
         assert!(!json.contains(secret), "{secret} leaked: {json}");
     }
     assert!(r.redacted);
-    let text = r.render_text(Lang::Fr, false);
+    let text = r.render_text(Lang::Fr, false, true);
     assert!(!text.contains("ALAIN"));
     // Verdicts are unchanged.
     assert_eq!(r.exit_code(false), 0);
@@ -876,8 +1106,11 @@ fn redaction_hides_names_identifiers_and_serials() {
 #[test]
 fn french_report() {
     let r = run_profile("expired");
-    let text = r.render_text(Lang::Fr, false);
-    assert!(text.contains("Certificats") && text.contains("a expiré"), "{text}");
+    let text = r.render_text(Lang::Fr, false, true);
+    assert!(
+        text.contains("Certificats") && text.contains("a expiré"),
+        "{text}"
+    );
     assert!(text.contains("Bilan"));
 }
 
@@ -885,7 +1118,11 @@ fn base64(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

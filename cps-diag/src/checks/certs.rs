@@ -624,11 +624,7 @@ mod tests {
         Certificate::from_der(der).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn run(
-        trust: &TrustStore,
-        cert: Certificate,
-        f: fn(&mut Ctx<'_, '_>) -> Outcome,
-    ) -> Outcome {
+    fn run(trust: &TrustStore, cert: Certificate, f: fn(&mut Ctx<'_, '_>) -> Outcome) -> Outcome {
         let env = Environment::fake("/nonexistent");
         let opts = Options::default();
         let mut facts = Facts::default();
