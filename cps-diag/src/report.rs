@@ -353,16 +353,16 @@ impl Report {
                     let _ = writeln!(out, "              {}: {}", d.key, d.value);
                 }
             }
-            if let Some(r) = &c.remedy {
-                if matches!(c.verdict, Verdict::Warn | Verdict::Fail) {
-                    let text = lang.pick(&r.fr, &r.en);
-                    let _ = writeln!(
-                        out,
-                        "              {} {}",
-                        paint("1", lang.pick("→ À faire :", "→ To do:")),
-                        text
-                    );
-                }
+            if let Some(r) = &c.remedy
+                && matches!(c.verdict, Verdict::Warn | Verdict::Fail)
+            {
+                let text = lang.pick(&r.fr, &r.en);
+                let _ = writeln!(
+                    out,
+                    "              {} {}",
+                    paint("1", lang.pick("→ À faire :", "→ To do:")),
+                    text
+                );
             }
         }
         let s = &self.summary;

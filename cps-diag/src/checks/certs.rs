@@ -627,12 +627,14 @@ mod tests {
     fn run(trust: &TrustStore, cert: Certificate, f: fn(&mut Ctx<'_, '_>) -> Outcome) -> Outcome {
         let env = Environment::fake("/nonexistent");
         let opts = Options::default();
-        let mut facts = Facts::default();
-        facts.certs = vec![CardCertificate {
-            which: CertKind::Auth,
-            label: "test".into(),
-            certificate: cert,
-        }];
+        let mut facts = Facts {
+            certs: vec![CardCertificate {
+                which: CertKind::Auth,
+                label: "test".into(),
+                certificate: cert,
+            }],
+            ..Facts::default()
+        };
         let mut ctx = Ctx {
             env: &env,
             opts: &opts,

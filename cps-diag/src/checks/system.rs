@@ -77,26 +77,25 @@ pub(super) fn clock(ctx: &mut Ctx<'_, '_>) -> Outcome {
         .iter()
         .map(|c| c.certificate.not_before())
         .min()
+        && now < start
     {
-        if now < start {
-            return Outcome::fail(
-                t(
-                    format!(
-                        "l'horloge indique {shown}, avant le début de validité des certificats de la \
+        return Outcome::fail(
+            t(
+                format!(
+                    "l'horloge indique {shown}, avant le début de validité des certificats de la \
                          carte ({}) : elle retarde sans doute",
-                        rfc3339(start)
-                    ),
-                    format!(
-                        "the clock says {shown}, before the card's certificates start ({}): it is \
-                         probably behind",
-                        rfc3339(start)
-                    ),
+                    rfc3339(start)
                 ),
-                Some(Remedy::ClockWrong),
-            )
-            .detail("now", shown)
-            .detail("certificates_start", rfc3339(start));
-        }
+                format!(
+                    "the clock says {shown}, before the card's certificates start ({}): it is \
+                         probably behind",
+                    rfc3339(start)
+                ),
+            ),
+            Some(Remedy::ClockWrong),
+        )
+        .detail("now", shown)
+        .detail("certificates_start", rfc3339(start));
     }
     if now > floor + FAR_FUTURE {
         return Outcome::warn(
