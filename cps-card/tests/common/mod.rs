@@ -52,6 +52,7 @@ fn open<H: Harness>(h: &H, profile: &str) -> CpsCard<H::T> {
 pub const PROFILES: [&str; 5] = ["cps3", "cps4", "cpe", "blocked-pin", "puk-exhausted"];
 
 pub fn suite<H: Harness>(h: &H) {
+    every_builtin_profile(h);
     identification_and_reading_for_every_profile(h);
     vitale_and_unknown_cards_are_specific_errors(h);
     verify_wrong_then_right_on_both_generations(h);
@@ -287,4 +288,51 @@ pub fn private_key_operations_need_the_pin<H: Harness>(h: &H) {
 
 fn public_key(cert: &cps_card::cert::Certificate) -> rsa::RsaPublicKey {
     rsa::RsaPublicKey::from_public_key_der(cert.public_key_der()).unwrap()
+}
+
+/// Every built-in profile opens (or is refused) as its kind says, and what it holds
+/// reads back: counters where the interface allows them, certificates everywhere.
+pub fn every_builtin_profile<H: Harness>(h: &H) {
+    for (name, _) in cps_sim::profile::Profile::builtin_names() {
+        let result = CpsCard::open(h.card(name, None));
+        let mut card = match (name, result) {
+            ("vitale" | "unknown", Err(CardError::NotACps { .. })) => continue,
+            ("vitale" | "unknown", _) => panic!("{name} opened as a CPS"),
+            (_, Ok(card)) => card,
+            (_, Err(e)) => panic!("{name}: {e}"),
+        };
+        let certs = card
+            .certificates()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let now = std::time::SystemTime::now();
+        if name == "cps3-cl" {
+            assert_eq!(card.kind(), CardKind::Cps3Contactless);
+            assert!(certs.iter().any(|c| c.which == CertKind::Tech), "{name}");
+            continue;
+        }
+        let status = card.pin_status().unwrap_or_else(|e| panic!("{name}: {e}"));
+        let auth = certs.iter().find(|c| c.which == CertKind::Auth).unwrap();
+        let validity = auth.certificate.validity_at(now);
+        match name {
+            "expired" => assert!(
+                matches!(validity, cps_card::cert::Validity::Expired { .. }),
+                "{name}: {validity:?}"
+            ),
+            "expiring" => match validity {
+                cps_card::cert::Validity::Valid { expires_in } => {
+                    assert!(expires_in.as_secs() <= 10 * 86_400 + 60, "{name}")
+                }
+                other => panic!("{name}: {other:?}"),
+            },
+            "blocked-pin" => assert_eq!(status.pin.state, CounterState::Blocked),
+            "puk-exhausted" => assert_eq!(status.puk.state, CounterState::Exhausted),
+            _ => {
+                assert!(
+                    matches!(validity, cps_card::cert::Validity::Valid { .. }),
+                    "{name}: {validity:?}"
+                );
+                assert_eq!(status.pin.state, CounterState::Ok, "{name}");
+            }
+        }
+    }
 }
