@@ -72,6 +72,8 @@ pub enum Lang {
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
+    /// Diagnose the card and the workstation (an offline DiagCPS); --sim: the virtual card
+    Diag(crate::diag::DiagArgs),
     /// List readers: index, name, card present, ATR, what the card is
     Readers,
     /// Print card insertions and removals as they happen

@@ -35,6 +35,7 @@ pub fn run(cli: &Cli, lang: Lang) -> Result<ExitCode> {
         no_input: g.no_input,
     };
     match &cli.command {
+        Cmd::Diag(args) => crate::diag::run(g, args, lang),
         Cmd::Readers => readers(g),
         Cmd::Watch { timeout, once } => watch(g, *timeout, *once),
         Cmd::Status => status(g, lang),

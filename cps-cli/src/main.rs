@@ -9,6 +9,7 @@
 
 mod cli;
 mod commands;
+mod diag;
 mod exit;
 mod secrets;
 mod sim;
