@@ -707,7 +707,7 @@ mod tests {
         io::stdout().flush().expect("flush");
         loop {
             match send(&mut t, "002000010839393939FFFFFFFF") {
-                0x63C1 | 0x63C2 | 0x63C0 => {}
+                0x63C0..=0x63C2 => {}
                 0x6983 => {
                     // Blocked: unblock with the PUK, new PIN 1234.
                     match send(&mut t, "00200002083132333435363738") {
