@@ -509,9 +509,8 @@ mod tests {
         assert_eq!(ok(&mut link, &SELECT), [0x90, 0x00]);
         assert!(started.elapsed() >= Duration::from_millis(60));
         control.clear();
-        let started = Instant::now();
+        assert_eq!(control.pending(), 0);
         assert_eq!(ok(&mut link, &SELECT), [0x90, 0x00]);
-        assert!(started.elapsed() < Duration::from_millis(30));
     }
 
     #[test]
