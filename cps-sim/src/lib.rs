@@ -2,6 +2,8 @@
 
 pub mod card;
 pub mod faults;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod pki;
 pub mod profile;
 pub mod state;
