@@ -51,10 +51,13 @@ fn crash_artifacts_stay_fixed() {
     replay("artifacts");
 }
 
+/// Commands and their answers.
+type Log = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Keeps every command and answer.
 struct Recorder<T> {
     inner: T,
-    log: Vec<(Vec<u8>, Vec<u8>)>,
+    log: Log,
 }
 
 impl<T: Transport> Transport for Recorder<T> {
@@ -85,7 +88,7 @@ fn write(target: &str, name: &str, bytes: &[u8]) {
 
 /// A whole session (open, status, certificates, a wrong then a right PIN, an unblock)
 /// against the virtual card, recorded.
-fn session(profile: &str) -> (Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>) {
+fn session(profile: &str) -> (Vec<u8>, Log) {
     let mut sim = SimTransport::from_profile(&Profile::builtin(profile).unwrap()).unwrap();
     sim.card_mut().set_counters(Counters {
         pin_tries_left: 3,

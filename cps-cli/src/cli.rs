@@ -177,6 +177,8 @@ pub enum CertsCmd {
         #[arg(long, value_enum, default_value_t = Format::Pem)]
         format: Format,
         /// A directory (files named cps-<serial>-<which>.pem|der), or - for stdout
+        // The text is the --help line, not Markdown.
+        #[allow(rustdoc::invalid_html_tags)]
         #[arg(long, value_name = "DIR|-", default_value = "-")]
         out: String,
     },

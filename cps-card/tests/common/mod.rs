@@ -1,6 +1,6 @@
 //! The behaviour suite every path to the virtual card must pass: in process and
 //! through pcscd + vpcd run the same checks.
-#![allow(clippy::unwrap_used, dead_code)]
+#![allow(clippy::unwrap_used, dead_code, unreachable_pub)]
 
 use cps_apdu::{Transport, TransportError};
 use cps_card::{
