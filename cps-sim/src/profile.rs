@@ -962,7 +962,7 @@ mod tests {
         assert!(chain(&e).contains("tries_lef"), "{}", chain(&e));
         let e = Profile::from_toml_str("generation = \"cps5\"").unwrap_err();
         assert!(chain(&e).contains("cps5"), "{}", chain(&e));
-        let e = Profile::from_json_str("{\"key_index\": 10}").unwrap_err();
+        let e = Profile::from_json_str("{\"key_index\": 14}").unwrap_err();
         assert!(e.to_string().contains("`key_index`"), "{e}");
         let e = Profile::from_json_str("{\"puk\": {\"value\": 1}}").unwrap_err();
         assert!(e.to_string().contains("inline JSON"), "{e}");
