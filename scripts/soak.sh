@@ -3,8 +3,8 @@
 # (`cps sim`, a process of its own), then checks that nothing failed and that neither
 # the virtual card's process nor pcscd grew in memory.
 #
-#   scripts/soak.sh            100,000 APDUs and 10,000 `cps status` (about 15 minutes)
-#   scripts/soak.sh --short    5,000 APDUs and 300 `cps status` (about a minute; CI,
+#   scripts/soak.sh            100,000 APDUs and 10,000 `cps status` (3 to 10 minutes)
+#   scripts/soak.sh --short    20,000 APDUs and 2,000 `cps status` (under a minute; CI,
 #                              called by scripts/test.sh)
 #   options: --apdus N --status N --slot 0|1 --batch N (APDUs per `cps apdu` run)
 #
@@ -25,7 +25,7 @@ batch=500
 growth_kib=${GROWTH_KIB:-1024}
 while [ $# -gt 0 ]; do
   case "$1" in
-    --short) apdus=5000; statuses=300 ;;
+    --short) apdus=20000; statuses=2000 ;;
     --apdus) apdus=$2; shift ;;
     --status) statuses=$2; shift ;;
     --slot) slot=$2; shift ;;

@@ -30,5 +30,5 @@ if ! cargo test --workspace --locked -- --include-ignored; then
   tail -n 200 "$PCSCD_LOG" >&2
   exit 1
 fi
-scripts/soak.sh --short  # ~1 min: 5,000 APDUs and 300 `cps status` via pcscd, no RSS growth
+scripts/soak.sh --short  # <1 min: 20,000 APDUs, 2,000 `cps status` via pcscd, no RSS growth
 say "all tests passed"
