@@ -102,11 +102,14 @@ pub fn cert(data: &[u8]) {
 }
 
 /// A card whose every answer comes from the fuzz input: `[len][len bytes]` per
-/// answer, then the reader reports the card removed. Counts the PIN-bearing commands.
+/// answer; once the input is spent, it repeats its last answer forever (a card stuck
+/// in a loop), or leaves the reader if it never answered. Counts the PIN-bearing
+/// commands.
 #[derive(Debug)]
 struct ScriptedCard<'a> {
     atr: &'static [u8],
     answers: &'a [u8],
+    last: Option<Vec<u8>>,
     sent: usize,
     pin_commands: usize,
 }
@@ -124,15 +127,19 @@ impl Transport for ScriptedCard<'_> {
         {
             self.pin_commands += 1;
         }
-        let Some((&len, rest)) = self.answers.split_first() else {
-            return Err(TransportError::CardRemoved);
+        let answer = match self.answers.split_first() {
+            Some((&len, rest)) => {
+                let (answer, rest) = rest.split_at(usize::from(len).min(rest.len()));
+                self.answers = rest;
+                self.last = Some(answer.to_vec());
+                answer.to_vec()
+            }
+            None => self.last.clone().ok_or(TransportError::CardRemoved)?,
         };
-        let (answer, rest) = rest.split_at(usize::from(len).min(rest.len()));
-        self.answers = rest;
         if answer.len() < 2 {
             return Err(TransportError::InvalidResponse { len: answer.len() });
         }
-        Ok(answer.to_vec())
+        Ok(answer)
     }
 
     fn atr(&self) -> &[u8] {
@@ -165,6 +172,7 @@ pub fn card_host(data: &[u8]) {
     let transport = ScriptedCard {
         atr,
         answers,
+        last: None,
         sent: 0,
         pin_commands: 0,
     };

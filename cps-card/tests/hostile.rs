@@ -152,6 +152,18 @@ fn endless_61xx_is_a_typed_error_at_open() {
     assert!(matches!(err, CardError::ResponseTooLong { .. }), "{err}");
 }
 
+/// Found by the hostile card `Empty61`: `61 00` answered to every GET RESPONSE, with
+/// no data, kept the exchange layer asking forever (the response size limit never
+/// grew). Now a typed error, at open.
+#[test]
+fn empty_61xx_forever_is_a_typed_error_not_a_hang() {
+    for profile in ["cps3", "cps4"] {
+        let (outcome, _, _) = measured(Hostility::Empty61, profile);
+        let open = outcome.open.unwrap_err();
+        assert!(open.contains("GET RESPONSE"), "{profile}: {open}");
+    }
+}
+
 #[test]
 fn a_flood_of_certificate_objects_is_refused() {
     let card = Hostile::new(

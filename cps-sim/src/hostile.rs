@@ -48,6 +48,9 @@ pub enum Hostility {
     HugeCertificate,
     /// Every command, GET RESPONSE included, is answered with 255 bytes and `61 FF`.
     Endless61,
+    /// Every command, GET RESPONSE included, is answered `61 00` alone: more data
+    /// announced, none ever given.
+    Empty61,
     /// The PIN counter answer is malformed: on a CPS3, GET DATA answers TLV nested as
     /// deep as an answer allows inside a length that lies; on a CPS4, the empty VERIFY
     /// answers data and `63 CF` (15 tries left of 3).
@@ -61,7 +64,7 @@ pub enum Hostility {
 
 impl Hostility {
     /// Every mode, for test loops.
-    pub const ALL: [Hostility; 11] = [
+    pub const ALL: [Hostility; 12] = [
         Hostility::OversizedDir,
         Hostility::DeepTlv,
         Hostility::LyingLengths,
@@ -70,6 +73,7 @@ impl Hostility {
         Hostility::GarbageCertificate,
         Hostility::HugeCertificate,
         Hostility::Endless61,
+        Hostility::Empty61,
         Hostility::MalformedCounters,
         Hostility::ImpossibleCounters,
         Hostility::LongReads,
@@ -131,6 +135,7 @@ impl Hostile {
                 inner.replace_file(&CERT_AUTH, cert);
             }
             Hostility::Endless61
+            | Hostility::Empty61
             | Hostility::MalformedCounters
             | Hostility::ImpossibleCounters
             | Hostility::LongReads => {}
@@ -182,6 +187,7 @@ impl CardSide for Hostile {
                 answer.extend_from_slice(&[0x90, 0x00]);
                 Reply::Data(answer)
             }
+            (Hostility::Empty61, _) => Reply::Data(vec![0x61, 0x00]),
             // The CPS4 reads a counter with a data-less VERIFY.
             (Hostility::MalformedCounters, Some(0x20)) if command.len() == 4 => {
                 let mut answer = nested(0x70, 250);
