@@ -344,7 +344,7 @@ mod tests {
     /// ends it (this used to loop forever).
     #[test]
     fn endless_empty_61xx_is_bounded() {
-        let mut ex = Exchange::new(crate::testing::EmptyEndless61::default(), true);
+        let mut ex = Exchange::new(crate::testing::EmptyEndless61, true);
         let err = ex
             .transmit(&Command::new(0, 0xB0, 0, 0).with_le(256))
             .unwrap_err();
