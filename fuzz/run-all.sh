@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 secs=${1:-600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(command_decode response_decode atr tlv fcp)
+[ ${#targets[@]} -gt 0 ] || targets=(command_decode response_decode atr tlv fcp pkcs15 cert card_host card_dispatch vpcd_frame)
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t"
   log="fuzz-$t.log"

@@ -421,6 +421,7 @@ impl<T: Transport> CpsCard<T> {
         let mut all = Vec::new();
         for path in self.odf()?.auth_objects {
             all.extend(pkcs15::parse_aodf(&self.read_file(&path)?).map_err(malformed("AODF"))?);
+            too_many(all.len(), "AODF")?;
         }
         self.discovery.auth = Some(all.clone());
         Ok(all)
@@ -453,6 +454,7 @@ impl<T: Transport> CpsCard<T> {
         let mut all = Vec::new();
         for path in self.odf()?.private_keys {
             all.extend(pkcs15::parse_prkdf(&self.read_file(&path)?).map_err(malformed("PrKDF"))?);
+            too_many(all.len(), "PrKDF")?;
         }
         self.discovery.keys = Some(all.clone());
         Ok(all)
@@ -465,6 +467,7 @@ impl<T: Transport> CpsCard<T> {
         let mut all = Vec::new();
         for path in self.odf()?.certificates {
             all.extend(pkcs15::parse_cdf(&self.read_file(&path)?).map_err(malformed("CDF"))?);
+            too_many(all.len(), "CDF")?;
         }
         self.discovery.certs = Some(all.clone());
         Ok(all)
@@ -604,19 +607,35 @@ impl<T: Transport> CpsCard<T> {
             }
         })?;
         let sdo = [0xBF, 0x81, reference];
-        let get = |tag: u8| {
-            tlv::find_path(&objects, &[&[0x70], &sdo, &[0xA0], &[tag]])
-                .and_then(tlv::primitive_value)
-                .map(|v| v.iter().fold(0u16, |acc, &b| acc << 8 | u16::from(b)))
-        };
-        let missing = || CardError::Malformed {
+        let malformed = |reason: String| CardError::Malformed {
             what: "PIN counter answer",
-            reason: "tags 9A/9B missing".into(),
+            reason,
         };
-        let max = get(0x9A).ok_or_else(missing)?;
-        let left = get(0x9B).ok_or_else(missing)?;
+        // Counters are one byte, the usage counter one or two (reference §4): any other
+        // length would be read as a number the card never said (an empty `9D` as "no
+        // unblock left").
+        let get = |tag: u8, widths: std::ops::RangeInclusive<usize>| {
+            let Some(value) = tlv::find_path(&objects, &[&[0x70], &sdo, &[0xA0], &[tag]])
+                .and_then(tlv::primitive_value)
+            else {
+                return Ok(None);
+            };
+            if !widths.contains(&value.len()) {
+                return Err(malformed(format!(
+                    "tag {tag:02X} is {} bytes long",
+                    value.len()
+                )));
+            }
+            Ok(Some(
+                value.iter().fold(0u16, |acc, &b| acc << 8 | u16::from(b)),
+            ))
+        };
+        let missing = || malformed("tags 9A/9B missing".into());
+        let max = get(0x9A, 1..=1)?.ok_or_else(missing)?;
+        let left = get(0x9B, 1..=1)?.ok_or_else(missing)?;
+        let usage = get(0x9D, 1..=2)?;
         let clamp = |v: u16| u8::try_from(v).unwrap_or(u8::MAX);
-        Ok(Counter::new(clamp(left), clamp(max), get(0x9D)))
+        checked_counter(clamp(left), clamp(max), usage)
     }
 
     fn counter_cps4(&mut self, reference: u8, max: u8) -> Result<Counter, CardError> {
@@ -630,7 +649,7 @@ impl<T: Transport> CpsCard<T> {
             sw => return Err(Self::status("reading a PIN counter", sw)),
         };
         let usage = (response.sw == StatusWord::ReferenceDataNotUsable).then_some(0);
-        Ok(Counter::new(left, max, usage))
+        checked_counter(left, max, usage)
     }
 
     fn pin_block(
@@ -863,6 +882,33 @@ fn malformed(what: &'static str) -> impl Fn(pkcs15::Pkcs15Error) -> CardError {
         what,
         reason: e.to_string(),
     }
+}
+
+/// A counter as the card reports it, refused when it claims more tries left than its
+/// maximum: shown as "ok", such a counter would hide a card that is not behaving.
+fn checked_counter(left: u8, max: u8, usage: Option<u16>) -> Result<Counter, CardError> {
+    if left > max {
+        return Err(CardError::Malformed {
+            what: "PIN counter answer",
+            reason: format!("{left} tries left of {max}"),
+        });
+    }
+    Ok(Counter::new(left, max, usage))
+}
+
+/// Objects of one kind across all the directory files the ODF lists: a real card
+/// has a handful; more than one directory file may hold is not a CPS.
+fn too_many(count: usize, what: &'static str) -> Result<(), CardError> {
+    if count > pkcs15::MAX_ENTRIES {
+        return Err(CardError::Malformed {
+            what,
+            reason: format!(
+                "more than {} objects across its directory files",
+                pkcs15::MAX_ENTRIES
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn guard(counter: Counter, last_try: LastTry, what: &'static str) -> Result<(), CardError> {

@@ -27,6 +27,16 @@ pub enum CardError {
         /// The limit.
         limit: usize,
     },
+    /// The card kept announcing more data (`61 xx`) over more GET RESPONSE rounds than
+    /// any CPS answer needs.
+    #[error(
+        "the card kept announcing more data for {rounds} GET RESPONSE rounds: the card is not \
+         behaving as a CPS"
+    )]
+    EndlessResponse {
+        /// Rounds sent.
+        rounds: usize,
+    },
     /// The card refused a step of an operation.
     #[error("{operation}: the card answered {sw}")]
     Status {

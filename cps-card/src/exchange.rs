@@ -21,6 +21,10 @@ pub const AID_ISD: [u8; 7] = [0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00];
 /// card answering `61 xx` forever must not exhaust memory.
 pub const MAX_RESPONSE: usize = 64 * 1024;
 
+/// Most GET RESPONSE rounds for one command: a card announcing more data forever
+/// without giving any must not keep the host asking.
+pub const MAX_GET_RESPONSE_ROUNDS: usize = 1024;
+
 /// What to do when a card seems to have lost its application selection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recovery {
@@ -164,7 +168,12 @@ impl<T: Transport> Exchange<T> {
             response = self.send_raw(&wire.clone().with_le(le))?;
         }
         let mut data = std::mem::take(&mut response.data);
+        let mut rounds = 0;
         while let Some(available) = response.sw.bytes_available() {
+            rounds += 1;
+            if rounds > MAX_GET_RESPONSE_ROUNDS {
+                return Err(CardError::EndlessResponse { rounds });
+            }
             let cla = if response.sw.sw1() == 0x9F {
                 Cla::CPS2TER.0
             } else {
@@ -329,6 +338,21 @@ mod tests {
             .transmit(&Command::new(0, 0xB0, 0, 0).with_le(256))
             .unwrap_err();
         assert!(matches!(err, CardError::ResponseTooLong { .. }), "{err}");
+    }
+
+    /// `61 00` with no data, forever: the size limit never grows, the round limit
+    /// ends it (this used to loop forever).
+    #[test]
+    fn endless_empty_61xx_is_bounded() {
+        let mut ex = Exchange::new(crate::testing::EmptyEndless61, true);
+        let err = ex
+            .transmit(&Command::new(0, 0xB0, 0, 0).with_le(256))
+            .unwrap_err();
+        assert!(
+            matches!(err, CardError::EndlessResponse { rounds } if rounds > MAX_GET_RESPONSE_ROUNDS),
+            "{err}"
+        );
+        assert_eq!(ex.apdus_sent(), MAX_GET_RESPONSE_ROUNDS + 1);
     }
 
     #[test]

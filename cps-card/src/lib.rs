@@ -21,3 +21,5 @@ pub use error::CardError;
 pub use exchange::{Exchange, Recovery};
 pub use identify::{CardKind, Generation, Interface, SerialNumber};
 pub use secret::{Pin, PinFormat, Puk};
+#[doc(hidden)]
+pub mod fuzzing;

@@ -217,7 +217,8 @@ pub struct Odf {
     pub auth_objects: Vec<Vec<u8>>,
 }
 
-/// Parses the ODF. Paths are returned as the card gives them (absolute on CPS).
+/// Parses the ODF. Paths are returned as the card gives them (absolute on CPS); a
+/// path listed twice is an error.
 pub fn parse_odf(bytes: &[u8]) -> Result<Odf> {
     const FILE: &str = "ODF";
     let mut odf = Odf::default();
@@ -228,6 +229,17 @@ pub fn parse_odf(bytes: &[u8]) -> Result<Odf> {
             .copied()
             .ok_or_else(|| structure(FILE, "an empty entry"))?;
         let p = path(FILE, first)?;
+        // A directory file listed twice would be read and believed twice: a card
+        // could multiply its objects (and their certificates) without bound.
+        let listed = [
+            &odf.private_keys,
+            &odf.certificates,
+            &odf.data_objects,
+            &odf.auth_objects,
+        ];
+        if listed.iter().any(|paths| paths.contains(&p)) {
+            return Err(structure(FILE, "a directory file is listed twice"));
+        }
         match entry.tag {
             0xA0 => odf.private_keys.push(p),
             0xA4..=0xA6 => odf.certificates.push(p),
@@ -572,6 +584,20 @@ mod tests {
         assert_eq!(odf.certificates, [hex("3F00 0001 7004")]);
         assert_eq!(odf.data_objects, [hex("3F00 0001 7005")]);
         assert_eq!(odf.auth_objects, [hex("3F00 0001 7001")]);
+    }
+
+    /// Found by the hostile card `CertificateFlood`: an ODF naming the same CDF 61
+    /// times made the host believe 61 × 64 certificates (240 MiB peak RSS).
+    #[test]
+    fn odf_listing_a_file_twice_is_refused() {
+        let cdf = "A4 0A 30 08 04 06 3F 00 00 01 70 04 ";
+        let err = parse_odf(&hex(&cdf.repeat(2))).unwrap_err();
+        assert!(err.to_string().contains("listed twice"), "{err}");
+        let err = parse_odf(&hex(
+            "A0 0A 30 08 04 06 3F 00 00 01 70 04 A4 0A 30 08 04 06 3F 00 00 01 70 04",
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("listed twice"), "{err}");
     }
 
     #[test]

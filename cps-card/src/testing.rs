@@ -71,3 +71,17 @@ impl Transport for Endless61 {
         &[0x3B, 0x00]
     }
 }
+
+/// Answers `61 00` alone to everything: more data announced, none given.
+#[derive(Debug, Default)]
+pub(crate) struct EmptyEndless61;
+
+impl Transport for EmptyEndless61 {
+    fn transmit(&mut self, _command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        Ok(vec![0x61, 0x00])
+    }
+
+    fn atr(&self) -> &[u8] {
+        &[0x3B, 0x00]
+    }
+}

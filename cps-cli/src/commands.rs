@@ -194,10 +194,34 @@ fn with_card<R>(
         eprintln!("reader: {}", reader.name);
     }
     let sink = trace_sink(g)?;
-    let result = transport.transaction(|txn| -> Result<R> {
-        let mut card = CpsCard::open(Tracing::new(txn, sink))?;
-        f(&mut card)
-    });
+    let mut run = Some(
+        |txn: &mut cps_card::pcsc::PcscTransaction<'_>| -> Result<R> {
+            let mut card = CpsCard::open(Tracing::new(txn, sink))?;
+            f(&mut card)
+        },
+    );
+    let mut resets = 0;
+    let result = loop {
+        match transport.begin_transaction() {
+            Ok(mut txn) => {
+                let Some(run) = run.take() else {
+                    break Err(anyhow::anyhow!("internal error: operation already run"));
+                };
+                break run(&mut txn).and_then(|value| {
+                    txn.end()?;
+                    Ok(value)
+                });
+            }
+            // Another application reset the card between our connection and our
+            // transaction (after its own PIN operation). Nothing was sent in this
+            // session yet, so there is no state to lose: reconnect and begin again.
+            Err(cps_apdu::TransportError::CardReset) if resets < 3 => resets += 1,
+            Err(e) => break Err(e.into()),
+        }
+        if let Err(e) = transport.reconnect(Disposition::Leave) {
+            break Err(e.into());
+        }
+    };
     let closed = transport.disconnect(disposition);
     let value = result?;
     closed.context("disconnecting from the card")?;

@@ -31,6 +31,15 @@ fn transport_code(e: &TransportError) -> u8 {
         | TransportError::CardReset
         | TransportError::SharingViolation
         | TransportError::Timeout(_) => NO_CARD,
+        // Another application kept the card busy: as a sharing violation.
+        TransportError::Other { source, .. }
+            if matches!(
+                source.downcast_ref::<PcscError>(),
+                Some(PcscError::Busy { .. })
+            ) =>
+        {
+            NO_CARD
+        }
         _ => ERROR,
     }
 }
@@ -58,6 +67,7 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
                 PcscError::NoCard { .. }
                 | PcscError::CardMute { .. }
                 | PcscError::SharingViolation { .. }
+                | PcscError::Busy { .. }
                 | PcscError::Timeout { .. } => NO_CARD,
                 _ => ERROR,
             };

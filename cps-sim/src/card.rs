@@ -377,6 +377,18 @@ impl VirtualCard {
         self.on_counters_changed = Some(hook);
     }
 
+    /// Replaces the content of the file at `path` (absolute: `3F 00`, then file
+    /// identifiers), for hostile-card tests ([`crate::hostile`]); the FCP follows the new
+    /// size. `false` when there is no such file.
+    pub fn replace_file(&mut self, path: &[u8], content: Vec<u8>) -> bool {
+        self.fs.replace_ef(path, content)
+    }
+
+    /// The content of the file at `path` (absolute), as built from the profile.
+    pub fn file(&mut self, path: &[u8]) -> Option<Vec<u8>> {
+        self.fs.ef_content(path)
+    }
+
     /// Whether responses follow T=0 (`61 xx` and GET RESPONSE).
     pub fn is_t0(&self) -> bool {
         self.t0

@@ -2,6 +2,9 @@
 
 pub mod card;
 pub mod faults;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod hostile;
 pub mod pki;
 pub mod profile;
 pub mod state;

@@ -95,6 +95,18 @@ pub enum PcscError {
         /// The timeout that expired.
         after: Duration,
     },
+    /// Connecting or beginning a transaction took longer than the timeout: both wait
+    /// while another application holds the card in a transaction of its own.
+    #[error(
+        "the card in reader \"{reader}\" stayed busy for more than {after:?}: another \
+         application is using it (or the reader hangs); try again once it is done"
+    )]
+    Busy {
+        /// The reader's name.
+        reader: String,
+        /// The timeout that expired.
+        after: Duration,
+    },
     /// An earlier call on this connection timed out or its worker stopped; the
     /// connection refuses further calls.
     #[error(

@@ -145,8 +145,9 @@ impl PcscTransport {
     /// # Errors
     ///
     /// [`PcscError::NoCard`], [`PcscError::CardMute`], [`PcscError::SharingViolation`],
-    /// [`PcscError::ReaderNotFound`], [`PcscError::NoService`], [`PcscError::Timeout`]
-    /// when the reader does not answer within `options.timeout`, or
+    /// [`PcscError::ReaderNotFound`], [`PcscError::NoService`], [`PcscError::Busy`]
+    /// when connecting takes longer than `options.timeout` (another application's
+    /// transaction), or
     /// [`PcscError::Pcsc`].
     pub fn connect(
         ctx: &PcscContext,
@@ -173,10 +174,12 @@ impl PcscTransport {
             }
             Ok(Err(e)) => return Err(PcscError::from_connect(reader, e)),
             // The worker leaves the card when it connects and finds nobody waiting.
+            // Connecting to a card already powered sends it nothing: what takes this
+            // long is another application's transaction (pcsc-lite makes a shared
+            // connection wait for it).
             Err(RecvTimeoutError::Timeout) => {
-                return Err(PcscError::Timeout {
+                return Err(PcscError::Busy {
                     reader: reader.to_owned(),
-                    operation: "connecting to the card",
                     after: options.timeout,
                 });
             }
@@ -223,7 +226,8 @@ impl PcscTransport {
     /// no other application can talk to the card. Send the APDUs through the guard.
     ///
     /// Blocks while another application holds a transaction, up to the timeout (the
-    /// transport is then unusable, as after any timeout). The other way round, other
+    /// error is then [`PcscError::Busy`](super::PcscError::Busy), as a
+    /// [`TransportError::Other`], and the transport is unusable, as after any timeout). The other way round, other
     /// applications' commands and resets wait for this transaction to end, so keep it
     /// short: collect PINs *before* beginning (Windows also resets a card left idle
     /// for 5 s inside a transaction).
@@ -323,6 +327,7 @@ impl PcscTransport {
         if self.health != Health::Usable {
             return Err(self.unusable());
         }
+        let begin = matches!(request, Request::Begin);
         if self.requests.send(request).is_err() {
             self.health = Health::WorkerGone;
             return Err(self.unusable());
@@ -332,6 +337,15 @@ impl PcscTransport {
             Ok(Err(e)) => Err(transport_error(e, doing, self.timeout)),
             Err(RecvTimeoutError::Timeout) => {
                 self.health = Health::TimedOut;
+                if begin {
+                    // Beginning a transaction waits for the other applications'
+                    // transactions, not for the card: say who is slow.
+                    return Err(PcscError::Busy {
+                        reader: self.reader.clone(),
+                        after: self.timeout,
+                    }
+                    .into());
+                }
                 Err(TransportError::Timeout(self.timeout))
             }
             Err(RecvTimeoutError::Disconnected) => {
@@ -519,17 +533,32 @@ type Outcome = Result<Reply, ::pcsc::Error>;
 /// [`disconnect`] or [`leave`].
 type HeldCard = ManuallyDrop<Card>;
 
+/// Connection attempts when another application resets the card meanwhile.
+const CONNECT_ATTEMPTS: usize = 3;
+
 fn worker_main(reader: &std::ffi::CStr, requests: Receiver<Request>, replies: Sender<Outcome>) {
-    let opened = Context::establish(Scope::User)
-        .and_then(|ctx| ctx.connect(reader, ShareMode::Shared, protocols()))
-        .map(ManuallyDrop::new)
-        .and_then(|card| match session(&card) {
-            Ok(session) => Ok((card, session)),
-            Err(e) => {
-                leave(card);
-                Err(e)
-            }
-        });
+    let open = || {
+        Context::establish(Scope::User)
+            .and_then(|ctx| ctx.connect(reader, ShareMode::Shared, protocols()))
+            .map(ManuallyDrop::new)
+            .and_then(|card| match session(&card) {
+                Ok(session) => Ok((card, session)),
+                Err(e) => {
+                    leave(card);
+                    Err(e)
+                }
+            })
+    };
+    // pcsc-lite answers SCARD_W_RESET_CARD to a connection made while another
+    // application resets the card (after its PIN operation). A new connection has no
+    // state to lose and has sent nothing: connecting again is safe.
+    let mut opened = open();
+    for _ in 1..CONNECT_ATTEMPTS {
+        if !matches!(opened, Err(::pcsc::Error::ResetCard)) {
+            break;
+        }
+        opened = open();
+    }
     match opened {
         Err(e) => {
             let _ = replies.send(Err(e));

@@ -294,6 +294,27 @@ impl FileSystem {
         Ok(fs)
     }
 
+    /// The EF at an absolute path (`3F00` then FID pairs).
+    fn ef_at(&mut self, path: &[u8]) -> Option<&mut Vec<u8>> {
+        let rel = path.strip_prefix(&[0x3F, 0x00][..]).unwrap_or(path);
+        let id = self.walk(MF, rel)?;
+        match &mut self.nodes.get_mut(id)?.content {
+            Content::Ef(data) => Some(data),
+            Content::Df { .. } => None,
+        }
+    }
+
+    /// Replaces the content of the EF at `path` (hostile cards); `false` if there is
+    /// no such EF.
+    pub(crate) fn replace_ef(&mut self, path: &[u8], content: Vec<u8>) -> bool {
+        self.ef_at(path).map(|data| *data = content).is_some()
+    }
+
+    /// The content of the EF at `path`.
+    pub(crate) fn ef_content(&mut self, path: &[u8]) -> Option<Vec<u8>> {
+        self.ef_at(path).map(|data| data.clone())
+    }
+
     pub(crate) fn node(&self, id: NodeId) -> Option<&Node> {
         self.nodes.get(id)
     }
