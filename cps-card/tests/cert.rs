@@ -1086,7 +1086,7 @@ fn fixture_specs() -> Vec<(&'static str, Spec, bool)> {
 }
 
 #[test]
-#[ignore = "rewrites tests/fixtures/cards with new keys; run with --ignored when the profile changes"]
+#[ignore = "a tool, not a check (scripts/test.sh skips it): rewrites tests/fixtures/cards with new keys; run with --ignored --exact regenerate_card_fixtures when the profile changes"]
 fn regenerate_card_fixtures() {
     let ca = Ca::new(true);
     let dir = fixtures_dir();
