@@ -441,6 +441,12 @@ impl VirtualCard {
         if secure_messaging {
             return sw_bytes(sw::SM_NOT_SUPPORTED);
         }
+        // A CPS knows short APDUs only (reference §2): an extended length (`00` where a
+        // short Lc or Le would be, followed by more bytes) is a wrong length. Honoured,
+        // an extended Le of 65,536 made an answer longer than a vpcd frame can carry.
+        if raw.len() > 5 && raw.get(4) == Some(&0) {
+            return sw_bytes(sw::WRONG_LENGTH);
+        }
         let command = match Command::decode(raw) {
             Ok(command) => command,
             Err(_) => return sw_bytes(sw::WRONG_LENGTH),

@@ -43,6 +43,40 @@ fn crash_artifacts_stay_fixed() {
     replay("artifacts");
 }
 
+/// Found by the `card_dispatch` fuzz target (fuzz/artifacts/card_dispatch/crash-a6e8…):
+/// GET CHALLENGE with an extended Le of 65,536 was answered with 65,536 bytes, longer
+/// than any vpcd frame. A CPS knows short APDUs only: extended lengths are `67 00`.
+#[test]
+fn extended_lengths_are_a_wrong_length() {
+    use cps_sim::card::VirtualCard;
+    use cps_sim::profile::Profile;
+    use cps_sim::{CardSide, Reply};
+    for profile in ["cps3", "cps4"] {
+        let mut card = VirtualCard::new(&Profile::builtin(profile).unwrap()).unwrap();
+        card.power_on();
+        for command in [
+            "00 84 00 00 00 00 00",
+            "00 84 00 00 00 01 00",
+            "00 B0 00 00 00 00 00",
+            "00 A4 09 04 00 00 04 3F 00 D0 03 00 00",
+        ] {
+            let raw = hex::decode(command.replace(' ', "")).unwrap();
+            assert_eq!(
+                card.process(&raw),
+                Reply::Data(vec![0x67, 0x00]),
+                "{profile}: {command}"
+            );
+        }
+    }
+    // The short form still works (CPS3: basic channel).
+    let mut card = VirtualCard::new(&Profile::builtin("cps3").unwrap()).unwrap();
+    card.power_on();
+    let Reply::Data(answer) = card.process(&[0x00, 0x84, 0x00, 0x00, 0x08]) else {
+        panic!("no answer");
+    };
+    assert_eq!(answer.len(), 10);
+}
+
 /// Seeds for the frame reader: limits around the frames vpcd really sends.
 #[test]
 fn write_seeds() {
