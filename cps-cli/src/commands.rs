@@ -154,7 +154,8 @@ fn pick_reader(ctx: &PcscContext, g: &Global) -> Result<ReaderInfo> {
     Ok(ReaderSelector::First.resolve(&readers)?.clone())
 }
 
-fn trace_sink(g: &Global) -> Result<Box<dyn Write>> {
+/// Where `--trace` goes: nowhere, stderr (`--trace`) or appended to a file.
+pub(crate) fn trace_sink(g: &Global) -> Result<Box<dyn Write>> {
     Ok(match &g.trace {
         None => Box::new(io::sink()),
         Some(path) if path.as_os_str() == "-" => Box::new(io::stderr()),

@@ -10,7 +10,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use cps_card::cert::Certificate;
 use cps_card::{LastTry, Pin};
-use cps_diag::{Environment, HostPcsc, Lang, Options, Target, Text, diagnose};
+use cps_card::transcript::Tracing;
+use cps_diag::{
+    Environment, HostPcsc, Lang, Options, Target, Text, TracedAccess, Verbosity, diagnose,
+};
 use cps_sim::pki::TestPki;
 use cps_sim::profile::Profile;
 use cps_sim::transport::SimTransport;
@@ -131,6 +134,7 @@ pub fn run(g: &Global, args: &DiagArgs, lang: Lang) -> Result<ExitCode> {
     options.crls = args.crl.clone();
     options.redact = args.redact;
     let env = Environment::host();
+    let sink = crate::commands::trace_sink(g)?;
     let report = match profile {
         Some(profile) => {
             let pki = TestPki::load().context("loading the virtual card's test PKI")?;
@@ -142,21 +146,29 @@ pub fn run(g: &Global, args: &DiagArgs, lang: Lang) -> Result<ExitCode> {
             }
             let mut transport = SimTransport::from_profile(&profile)
                 .with_context(|| format!("building the virtual card `{}`", profile.name))?;
-            diagnose(&env, &options, Target::InProcess(&mut transport))
+            let mut traced = Tracing::new(&mut transport, sink);
+            diagnose(&env, &options, Target::InProcess(&mut traced))
         }
         None => {
             let timeout = Duration::try_from_secs_f64(g.timeout)
                 .ok()
                 .filter(|d| !d.is_zero())
                 .context("--timeout must be a positive number of seconds")?;
-            let mut pcsc = HostPcsc::new(timeout);
+            let mut pcsc = TracedAccess::new(HostPcsc::new(timeout), sink);
             diagnose(&env, &options, Target::Pcsc(&mut pcsc))
         }
     };
     if g.json {
         println!("{}", report.to_json());
     } else {
-        print!("{}", report.render_text(lang, colour(g), g.verbose > 0));
+        let verbosity = if g.quiet {
+            Verbosity::Quiet
+        } else if g.verbose > 0 {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        };
+        print!("{}", report.render_text(lang, colour(g), verbosity));
     }
     Ok(ExitCode::from(report.exit_code(args.strict)))
 }

@@ -126,6 +126,64 @@ fn french_and_redacted() {
     assert!(!doc.to_string().contains("899900418736"));
 }
 
+/// `--trace=FILE` logs every APDU the diagnosis sends (as many as the report counts),
+/// with the VERIFY of the key proof redacted.
+#[test]
+fn trace_logs_every_apdu_without_the_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("diag.trace");
+    let out = cps()
+        .env("CPS_TEST_PIN", "1234")
+        .args(["diag", "--sim", "--json", "--pin-env", "CPS_TEST_PIN"])
+        .arg(format!("--trace={}", trace.display()))
+        .assert()
+        .code(0);
+    let doc = json(&out);
+    assert_eq!(check(&doc, "keys.proof")["verdict"], "ok");
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let commands = text.lines().filter(|l| l.starts_with("> ")).count();
+    let responses = text.lines().filter(|l| l.starts_with("< ")).count();
+    assert_eq!(commands as u64, doc["apdus"].as_u64().unwrap(), "{text}");
+    assert_eq!(commands, responses, "{text}");
+    let verify: Vec<&str> = text.lines().filter(|l| l.starts_with("> 00 20")).collect();
+    assert!(!verify.is_empty(), "{text}");
+    for line in verify {
+        assert!(line.contains("bytes redacted"), "{line}");
+        assert!(!line.contains("31 32 33 34"), "{line}");
+    }
+}
+
+/// `-q` keeps the problems, their remedies and the summary; `-v` shows every detail.
+#[test]
+fn quiet_and_verbose() {
+    let quiet = stdout(
+        &cps()
+            .args(["diag", "--sim", "blocked-pin", "--no-input", "-q"])
+            .assert()
+            .code(10),
+    );
+    let normal = stdout(
+        &cps()
+            .args(["diag", "--sim", "blocked-pin", "--no-input"])
+            .assert()
+            .code(10),
+    );
+    let verbose = stdout(
+        &cps()
+            .args(["diag", "--sim", "blocked-pin", "--no-input", "-v"])
+            .assert()
+            .code(10),
+    );
+    assert!(normal.contains("Card type: CPS3 (contact)"), "{normal}");
+    assert!(!quiet.contains("Card type"), "{quiet}");
+    assert!(!quiet.contains("[   ok    ]"), "{quiet}");
+    assert!(quiet.contains("[  fail   ]"), "{quiet}");
+    assert!(quiet.contains("To do:"), "{quiet}");
+    assert!(quiet.contains("Summary:"), "{quiet}");
+    assert!(quiet.lines().count() < normal.lines().count());
+    assert!(verbose.lines().count() > normal.lines().count());
+}
+
 #[test]
 fn usage_errors_exit_2() {
     cps().args(["diag", "--warn-days", "soon"]).assert().code(2);

@@ -83,8 +83,18 @@ fn schema_errors(doc: &Value) -> Vec<String> {
 #[ignore = "needs pcscd with the vpcd driver: run scripts/test.sh"]
 fn diag_through_pcscd_healthy_then_with_the_key_proof() {
     let _card = insert("cps3");
-    let out = cps().args(["diag", "--json"]).assert().code(0);
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("diag.trace");
+    let out = cps()
+        .args(["diag", "--json"])
+        .arg(format!("--trace={}", trace.display()))
+        .assert()
+        .code(0);
     let doc: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    // The trace holds every APDU of the card session, as many as the report counts.
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let commands = text.lines().filter(|l| l.starts_with("> ")).count();
+    assert_eq!(commands as u64, doc["apdus"].as_u64().unwrap(), "{text}");
     assert!(schema_errors(&doc).is_empty(), "{:?}", schema_errors(&doc));
     assert_eq!(doc["mode"], "pcsc");
     for id in [

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use cps_apdu::{Transport, TransportError};
 use cps_card::cert::Certificate;
 use cps_card::pcsc::{ConnectOptions, Disposition, PcscContext, PcscError, ReaderInfo};
+use cps_card::transcript::Tracing;
 use cps_card::{CardCertificate, CardError, CardKind, CpsCard, LastTry, Pin, PinStatus};
 
 use crate::env::Environment;
@@ -162,6 +163,43 @@ impl PcscAccess for HostPcsc {
         result?;
         closed?;
         Ok(())
+    }
+}
+
+/// A [`PcscAccess`] that writes every APDU of the card session to a sink, PIN-bearing
+/// data redacted (the `cps --trace` format of [`cps_card::transcript::Tracing`]).
+pub struct TracedAccess<A, W> {
+    inner: A,
+    sink: W,
+}
+
+impl<A, W> std::fmt::Debug for TracedAccess<A, W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TracedAccess")
+    }
+}
+
+impl<A: PcscAccess, W: std::io::Write> TracedAccess<A, W> {
+    /// Traces the card sessions of `inner` to `sink`.
+    pub fn new(inner: A, sink: W) -> Self {
+        TracedAccess { inner, sink }
+    }
+}
+
+impl<A: PcscAccess, W: std::io::Write> PcscAccess for TracedAccess<A, W> {
+    fn list_readers(&mut self) -> Result<Vec<ReaderInfo>, PcscError> {
+        self.inner.list_readers()
+    }
+
+    fn with_card(
+        &mut self,
+        reader: &str,
+        session: &mut dyn FnMut(&mut dyn Transport) -> SessionEnd,
+    ) -> Result<(), AccessError> {
+        let sink = &mut self.sink;
+        self.inner.with_card(reader, &mut |transport| {
+            session(&mut Tracing::new(transport, &mut *sink))
+        })
     }
 }
 

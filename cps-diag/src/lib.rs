@@ -9,11 +9,13 @@ mod time;
 pub mod trust;
 
 pub use checks::CHECK_IDS;
-pub use engine::{AccessError, HostPcsc, Options, PcscAccess, SessionEnd, Target, diagnose};
+pub use engine::{
+    AccessError, HostPcsc, Options, PcscAccess, SessionEnd, Target, TracedAccess, diagnose,
+};
 pub use env::Environment;
 pub use remedy::{Lang, Remedy};
 pub use report::{
     Area, CheckResult, Detail, EXIT_FAILED, Mode, RemedyText, Report, SCHEMA_VERSION, Summary,
-    Text, Tool, Verdict,
+    Text, Tool, Verbosity, Verdict,
 };
 pub use trust::TrustStore;

@@ -215,6 +215,18 @@ pub enum Mode {
     InProcess,
 }
 
+/// How much of a report [`Report::render_text`] shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verbosity {
+    /// Warnings and failures with their remedies, and the summary (`cps diag -q`).
+    Quiet,
+    /// Every check on one line; details for warnings and failures.
+    #[default]
+    Normal,
+    /// Every check with all its details (`cps diag -v`).
+    Verbose,
+}
+
 /// A whole diagnosis.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -312,10 +324,12 @@ impl Report {
         self.redacted = true;
     }
 
-    /// The report for people: grouped by area, one line per check, remedies below.
-    /// Details are shown for warnings and failures, and for every check with
-    /// `all_details`. ANSI colours when `colour` is set.
-    pub fn render_text(&self, lang: Lang, colour: bool, all_details: bool) -> String {
+    /// The report for people: grouped by area, one line per check, remedies below,
+    /// then the summary line. Details are shown for warnings and failures, and for
+    /// every check at [`Verbosity::Verbose`]; [`Verbosity::Quiet`] keeps only the
+    /// warnings and failures (with their remedies) and the summary. ANSI colours when
+    /// `colour` is set.
+    pub fn render_text(&self, lang: Lang, colour: bool, verbosity: Verbosity) -> String {
         let paint = |code: &str, s: &str| {
             if colour {
                 format!("\x1b[{code}m{s}\x1b[0m")
@@ -325,7 +339,11 @@ impl Report {
         };
         let mut out = String::new();
         let mut area = None;
+        let problem = |c: &CheckResult| matches!(c.verdict, Verdict::Warn | Verdict::Fail);
         for c in &self.checks {
+            if verbosity == Verbosity::Quiet && !problem(c) {
+                continue;
+            }
             if area != Some(c.area) {
                 area = Some(c.area);
                 if !out.is_empty() {
@@ -348,13 +366,13 @@ impl Report {
                 c.title.get(lang),
                 c.finding.get(lang)
             );
-            if all_details || matches!(c.verdict, Verdict::Warn | Verdict::Fail) {
+            if verbosity == Verbosity::Verbose || problem(c) {
                 for d in &c.details {
                     let _ = writeln!(out, "              {}: {}", d.key, d.value);
                 }
             }
             if let Some(r) = &c.remedy
-                && matches!(c.verdict, Verdict::Warn | Verdict::Fail)
+                && problem(c)
             {
                 let text = lang.pick(&r.fr, &r.en);
                 let _ = writeln!(
@@ -368,7 +386,8 @@ impl Report {
         let s = &self.summary;
         let _ = writeln!(
             out,
-            "\n{}",
+            "{}{}",
+            if out.is_empty() { "" } else { "\n" },
             match lang {
                 Lang::Fr => format!(
                     "Bilan : {} ok, {} info, {} attention, {} échec, {} ignoré — {} APDU, {:.0} ms{}",
@@ -471,12 +490,35 @@ mod tests {
     }
 
     #[test]
+    fn verbosity_levels_choose_checks_and_details() {
+        let mut ok = result("a", Verdict::Ok);
+        ok.title = Text::new("Lecteur", "Reader");
+        ok.area = Area::Readers;
+        let r = report(vec![ok, result("b", Verdict::Warn)]);
+        let quiet = r.render_text(Lang::En, false, Verbosity::Quiet);
+        assert!(!quiet.contains("Reader"), "{quiet}");
+        assert!(quiet.contains("Card: number 99213845"), "{quiet}");
+        assert!(quiet.contains("To do:"), "{quiet}");
+        assert!(quiet.contains("Summary: 1 ok, 0 info, 1 warn"), "{quiet}");
+        let normal = r.render_text(Lang::En, false, Verbosity::Normal);
+        assert!(normal.contains("Reader: number"), "{normal}");
+        // Details: only the warning's at Normal, both at Verbose.
+        assert_eq!(normal.matches("serial: 99213845").count(), 1, "{normal}");
+        let verbose = r.render_text(Lang::En, false, Verbosity::Verbose);
+        assert_eq!(verbose.matches("serial: 99213845").count(), 2, "{verbose}");
+        // Nothing to report: quiet prints the summary alone.
+        let r = report(vec![result("a", Verdict::Ok)]);
+        let quiet = r.render_text(Lang::Fr, false, Verbosity::Quiet);
+        assert!(quiet.starts_with("Bilan : 1 ok"), "{quiet}");
+    }
+
+    #[test]
     fn text_rendering_colours_only_when_asked() {
         let r = report(vec![result("a", Verdict::Fail)]);
-        let plain = r.render_text(Lang::En, false, true);
+        let plain = r.render_text(Lang::En, false, Verbosity::Verbose);
         assert!(!plain.contains('\x1b'));
         assert!(plain.contains("To do:"));
-        assert!(r.render_text(Lang::Fr, true, false).contains("\x1b[31;1m"));
-        assert!(r.render_text(Lang::Fr, false, false).contains("À faire"));
+        assert!(r.render_text(Lang::Fr, true, Verbosity::Normal).contains("\x1b[31;1m"));
+        assert!(r.render_text(Lang::Fr, false, Verbosity::Normal).contains("À faire"));
     }
 }

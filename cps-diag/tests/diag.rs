@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use common::*;
 use cps_card::pcsc::{PcscError, ReaderInfo};
 use cps_card::{LastTry, Pin};
-use cps_diag::{AccessError, Lang, Options, SessionEnd, Verdict};
+use cps_diag::{AccessError, Lang, Options, SessionEnd, Verbosity, Verdict};
 use cps_sim::pki::TestPki;
 use cps_sim::profile::{Category, Validity};
 
@@ -27,7 +27,7 @@ fn healthy_cps3_in_process() {
         r.exit_code(false),
         0,
         "{}",
-        r.render_text(Lang::En, false, true)
+        r.render_text(Lang::En, false, Verbosity::Verbose)
     );
     assert_eq!(r.checks.len(), cps_diag::CHECK_IDS.len());
     for (c, id) in r.checks.iter().zip(cps_diag::CHECK_IDS) {
@@ -80,7 +80,7 @@ fn healthy_cps4_and_cpe() {
             r.exit_code(false),
             0,
             "{name}: {}",
-            r.render_text(Lang::En, false, true)
+            r.render_text(Lang::En, false, Verbosity::Verbose)
         );
         assert_eq!(verdict(&r, "card.kind"), Verdict::Ok, "{name}");
         assert_eq!(verdict(&r, "pin.pin"), Verdict::Ok, "{name}");
@@ -127,7 +127,7 @@ fn clock_before_the_card_certificates_start() {
         verdict(&r, "system.clock"),
         Verdict::Fail,
         "{}",
-        r.render_text(Lang::En, false, true)
+        r.render_text(Lang::En, false, Verbosity::Verbose)
     );
     assert!(finding(&r, "system.clock").contains("before the card's certificates start"));
     assert_eq!(verdict(&r, "certs.validity"), Verdict::Fail);
@@ -365,7 +365,7 @@ fn contactless_read() {
         verdict(&r, "card.kind"),
         Verdict::Info,
         "{}",
-        r.render_text(Lang::En, false, true)
+        r.render_text(Lang::En, false, Verbosity::Verbose)
     );
     assert_eq!(verdict(&r, "pin.pin"), Verdict::Skipped);
     assert_eq!(verdict(&r, "keys.proof"), Verdict::Skipped);
@@ -389,7 +389,7 @@ fn serial_with_a_wrong_luhn_digit() {
         verdict(&r, "card.serial"),
         Verdict::Warn,
         "{}",
-        r.render_text(Lang::En, false, true)
+        r.render_text(Lang::En, false, Verbosity::Verbose)
     );
     // A warning does not stop the checks that depend on it.
     assert_eq!(verdict(&r, "app.pkcs15"), Verdict::Ok);
@@ -493,7 +493,7 @@ fn blocked_pin() {
     let r = run_profile("blocked-pin");
     assert_eq!(verdict(&r, "pin.pin"), Verdict::Fail);
     assert_eq!(remedy(&r, "pin.pin").as_deref(), Some("pin_blocked"));
-    let text = r.render_text(Lang::Fr, false, true);
+    let text = r.render_text(Lang::Fr, false, Verbosity::Verbose);
     assert!(
         text.contains("code de déblocage") && text.contains("cps unblock"),
         "{text}"
@@ -511,7 +511,7 @@ fn used_up_puk() {
     assert_eq!(remedy(&r, "pin.pin").as_deref(), Some("card_to_replace"));
     assert_eq!(verdict(&r, "pin.puk"), Verdict::Fail);
     assert_eq!(remedy(&r, "pin.puk").as_deref(), Some("card_to_replace"));
-    let text = r.render_text(Lang::En, false, true);
+    let text = r.render_text(Lang::En, false, Verbosity::Verbose);
     assert!(text.contains("TOM") && text.contains("TOPS") && text.contains("501"));
 }
 
@@ -580,7 +580,7 @@ fn unreadable_certificates() {
         verdict(&r, "certs.present"),
         Verdict::Fail,
         "{}",
-        r.render_text(Lang::En, false, true)
+        r.render_text(Lang::En, false, Verbosity::Verbose)
     );
     for id in [
         "certs.validity",
@@ -622,7 +622,7 @@ fn certificate_signed_by_another_key_fails_the_chain() {
         verdict(&r, "certs.chain"),
         Verdict::Fail,
         "{}",
-        r.render_text(Lang::En, false, true)
+        r.render_text(Lang::En, false, Verbosity::Verbose)
     );
     assert_eq!(remedy(&r, "certs.chain").as_deref(), Some("untrusted_ca"));
 }
@@ -671,7 +671,7 @@ fn holder_of_a_real_card() {
         verdict(&r, "certs.holder"),
         Verdict::Ok,
         "{}",
-        r.render_text(Lang::En, false, true)
+        r.render_text(Lang::En, false, Verbosity::Verbose)
     );
     assert!(finding(&r, "certs.holder").contains("Médecin"));
 }
@@ -715,7 +715,7 @@ fn revoked_card() {
         verdict(&r, "revocation.crl"),
         Verdict::Fail,
         "{}",
-        r.render_text(Lang::En, false, true)
+        r.render_text(Lang::En, false, Verbosity::Verbose)
     );
     assert_eq!(remedy(&r, "revocation.crl").as_deref(), Some("opposition"));
     assert_eq!(r.exit_code(false), 10);
@@ -733,7 +733,7 @@ fn fresh_crl_not_listing_the_card_pem_too() {
         verdict(&r, "revocation.crl"),
         Verdict::Ok,
         "{}",
-        r.render_text(Lang::En, false, true)
+        r.render_text(Lang::En, false, Verbosity::Verbose)
     );
 
     // The same CRL as PEM, found in a directory.
@@ -752,7 +752,7 @@ fn fresh_crl_not_listing_the_card_pem_too() {
         verdict(&r, "revocation.crl"),
         Verdict::Ok,
         "{}",
-        r.render_text(Lang::En, false, true)
+        r.render_text(Lang::En, false, Verbosity::Verbose)
     );
 }
 
@@ -812,7 +812,7 @@ fn key_proof_with_the_right_pin() {
             verdict(&r, "keys.proof"),
             Verdict::Ok,
             "{name}: {}",
-            r.render_text(Lang::En, false, true)
+            r.render_text(Lang::En, false, Verbosity::Verbose)
         );
         assert_eq!(r.exit_code(false), 0);
     }
@@ -829,7 +829,7 @@ fn key_proof_resets_the_card_after_a_pin_through_pcsc() {
         verdict(&r, "keys.proof"),
         Verdict::Ok,
         "{}",
-        r.render_text(Lang::En, false, true)
+        r.render_text(Lang::En, false, Verbosity::Verbose)
     );
     assert_eq!(pcsc.sessions[0].1, SessionEnd::Reset);
 }
@@ -865,7 +865,7 @@ fn key_proof_refuses_the_last_try() {
         verdict(&r, "keys.proof"),
         Verdict::Ok,
         "{}",
-        r.render_text(Lang::En, false, true)
+        r.render_text(Lang::En, false, Verbosity::Verbose)
     );
 }
 
@@ -890,7 +890,7 @@ fn key_proof_detects_a_key_that_does_not_match_its_certificate() {
         verdict(&r, "keys.proof"),
         Verdict::Fail,
         "{}",
-        r.render_text(Lang::En, false, true)
+        r.render_text(Lang::En, false, Verbosity::Verbose)
     );
     assert!(finding(&r, "keys.proof").contains("authentication key does not match"));
     assert_eq!(
@@ -1097,7 +1097,7 @@ fn redaction_hides_names_identifiers_and_serials() {
         assert!(!json.contains(secret), "{secret} leaked: {json}");
     }
     assert!(r.redacted);
-    let text = r.render_text(Lang::Fr, false, true);
+    let text = r.render_text(Lang::Fr, false, Verbosity::Verbose);
     assert!(!text.contains("ALAIN"));
     // Verdicts are unchanged.
     assert_eq!(r.exit_code(false), 0);
@@ -1106,7 +1106,7 @@ fn redaction_hides_names_identifiers_and_serials() {
 #[test]
 fn french_report() {
     let r = run_profile("expired");
-    let text = r.render_text(Lang::Fr, false, true);
+    let text = r.render_text(Lang::Fr, false, Verbosity::Verbose);
     assert!(
         text.contains("Certificats") && text.contains("a expiré"),
         "{text}"
