@@ -76,12 +76,14 @@ pub enum Cmd {
     Diag(crate::diag::DiagArgs),
     /// List readers: index, name, card present, ATR, what the card is
     Readers,
-    /// Print card insertions and removals as they happen
+    /// Print readers and cards as they come and go (what is present first); with
+    /// --reader, that reader's only
     Watch {
-        /// Stop after S seconds
+        /// Stop after S seconds [default: run until interrupted]
         #[arg(long, value_name = "S")]
-        timeout: Option<f64>,
-        /// Stop after the first event
+        duration: Option<f64>,
+        /// Stop after the first card event (inserted, mute or removed; a card present
+        /// at the start counts)
         #[arg(long)]
         once: bool,
     },
@@ -216,5 +218,23 @@ mod tests {
     #[test]
     fn grammar_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    /// The global per-call `--timeout` (default 10 s) must not end `cps watch`, which
+    /// runs until stopped unless given `--duration`.
+    #[test]
+    fn watch_duration_is_not_the_call_timeout() {
+        use clap::Parser;
+        for (argv, want) in [
+            (&["cps", "watch"][..], None),
+            (&["cps", "--timeout", "3", "watch"][..], None),
+            (&["cps", "watch", "--duration", "2.5"][..], Some(2.5)),
+        ] {
+            let cli = super::Cli::try_parse_from(argv).unwrap();
+            let super::Cmd::Watch { duration, .. } = cli.command else {
+                panic!("{argv:?}: not watch");
+            };
+            assert_eq!(duration, want, "{argv:?}");
+        }
     }
 }

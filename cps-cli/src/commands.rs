@@ -37,7 +37,7 @@ pub fn run(cli: &Cli, lang: Lang) -> Result<ExitCode> {
     match &cli.command {
         Cmd::Diag(args) => crate::diag::run(g, args, lang),
         Cmd::Readers => readers(g),
-        Cmd::Watch { timeout, once } => watch(g, *timeout, *once),
+        Cmd::Watch { duration, once } => watch(g, *duration, *once),
         Cmd::Status => status(g, lang),
         Cmd::Verify {
             pin,
@@ -271,9 +271,14 @@ fn readers(g: &Global) -> Result<ExitCode> {
 
 fn watch(g: &Global, limit: Option<f64>, once: bool) -> Result<ExitCode> {
     let ctx = PcscContext::establish()?;
+    // --reader: that reader's events only (resolved once, as the other commands do).
+    let only = match &g.reader {
+        Some(wanted) => Some(ctx.select_reader(&ReaderSelector::parse(wanted))?.name),
+        None => None,
+    };
     let mut watcher = ctx.watch()?;
     let deadline = limit
-        .map(|s| Duration::try_from_secs_f64(s).context("--timeout must be positive"))
+        .map(|s| Duration::try_from_secs_f64(s).context("--duration must be positive"))
         .transpose()?
         .map(|d| std::time::Instant::now() + d);
     loop {
@@ -284,6 +289,9 @@ fn watch(g: &Global, limit: Option<f64>, once: bool) -> Result<ExitCode> {
         let Some(event) = watcher.next_event(left)? else {
             break;
         };
+        if only.as_deref().is_some_and(|name| name != event.reader()) {
+            continue;
+        }
         use cps_card::pcsc::ReaderEvent as E;
         let (kind, atr) = match &event {
             E::ReaderAdded { .. } => ("reader_added", None),

@@ -2,8 +2,9 @@
 //! and vsmartcard's vpcd. `#[ignore]`d outside `scripts/test.sh`, which starts pcscd.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command as Process, Stdio};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -288,4 +289,83 @@ fn cps_sim_attaches_until_terminated() {
     std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
     assert_eq!(stdout.trim(), reader);
     let _ = std::io::stdout().flush();
+}
+
+/// Reads a child's stdout line by line on a thread of its own.
+fn lines_of(child: &mut std::process::Child) -> mpsc::Receiver<String> {
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The next JSON event `cps watch` prints, within 10 s.
+fn next_event(rx: &mpsc::Receiver<String>) -> Value {
+    let line = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+}
+
+#[test]
+#[ignore = "needs pcscd with the vpcd driver: run scripts/test.sh"]
+fn watch_sees_the_card_come_and_go_in_one_reader() {
+    let card = insert("cps4", None);
+    let atr = hex::encode_upper(Profile::builtin("cps4").unwrap().atr_bytes());
+    // --once: what is present counts; --reader keeps the other reader's events out.
+    let out = cps(&["watch", "--once", "--json", "--duration", "10"])
+        .assert()
+        .success();
+    let events: Vec<Value> = String::from_utf8_lossy(&out.get_output().stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0]["event"], "reader_added");
+    assert_eq!(events[1]["event"], "card_inserted");
+    for e in &events {
+        assert_eq!(e["reader"], READER, "{e}");
+        assert_eq!(e["schema_version"], 1, "{e}");
+    }
+    assert_eq!(events[1]["atr"], atr.as_str());
+    assert!(
+        events[1]["card"].as_str().unwrap().contains("CPS4"),
+        "{}",
+        events[1]
+    );
+
+    // Running: the card leaves, then comes back.
+    let mut child = Process::new(env!("CARGO_BIN_EXE_cps"))
+        .args(["--reader", READER, "watch", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let rx = lines_of(&mut child);
+    assert_eq!(next_event(&rx)["event"], "reader_added");
+    assert_eq!(next_event(&rx)["event"], "card_inserted");
+    let handle = card.handle.as_ref().unwrap();
+    handle.remove();
+    let e = next_event(&rx);
+    assert_eq!((&e["event"], &e["reader"]), (&"card_removed".into(), &READER.into()));
+    assert_eq!(e["atr"], Value::Null);
+    handle.insert();
+    let e = next_event(&rx);
+    assert_eq!(e["event"], "card_inserted", "{e}");
+    assert_eq!(e["atr"], atr.as_str());
+    // Still running (no --duration): nothing more until it is stopped.
+    assert!(child.try_wait().unwrap().is_none());
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // A reader that is not there is the usual error.
+    Command::cargo_bin("cps")
+        .unwrap()
+        .args(["--reader", "no such reader", "watch", "--duration", "1"])
+        .assert()
+        .code(6);
 }
