@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use cps_card::cert::Certificate;
-use cps_card::{LastTry, Pin};
 use cps_card::transcript::Tracing;
+use cps_card::{LastTry, Pin};
 use cps_diag::{
     Environment, HostPcsc, Lang, Options, Target, Text, TracedAccess, Verbosity, diagnose,
 };

@@ -351,7 +351,10 @@ fn watch_sees_the_card_come_and_go_in_one_reader() {
     let handle = card.handle.as_ref().unwrap();
     handle.remove();
     let e = next_event(&rx);
-    assert_eq!((&e["event"], &e["reader"]), (&"card_removed".into(), &READER.into()));
+    assert_eq!(
+        (&e["event"], &e["reader"]),
+        (&"card_removed".into(), &READER.into())
+    );
     assert_eq!(e["atr"], Value::Null);
     handle.insert();
     let e = next_event(&rx);

@@ -518,7 +518,13 @@ mod tests {
         let plain = r.render_text(Lang::En, false, Verbosity::Verbose);
         assert!(!plain.contains('\x1b'));
         assert!(plain.contains("To do:"));
-        assert!(r.render_text(Lang::Fr, true, Verbosity::Normal).contains("\x1b[31;1m"));
-        assert!(r.render_text(Lang::Fr, false, Verbosity::Normal).contains("À faire"));
+        assert!(
+            r.render_text(Lang::Fr, true, Verbosity::Normal)
+                .contains("\x1b[31;1m")
+        );
+        assert!(
+            r.render_text(Lang::Fr, false, Verbosity::Normal)
+                .contains("À faire")
+        );
     }
 }
