@@ -197,7 +197,8 @@ pub struct SimArgs {
     /// A built-in profile name (see --list-profiles) or a TOML/JSON profile file
     #[arg(long, default_value = "cps3", value_name = "NAME|FILE")]
     pub profile: String,
-    /// Keep PIN counters across restarts in FILE (written atomically)
+    /// Keep the PIN and PUK counters, and codes once changed (as salted digests), across
+    /// restarts in FILE (written atomically, owner-only)
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// vpcd slot: 0 → "Virtual PCD 00 00" (port 35963), 1 → "Virtual PCD 00 01" (35964)

@@ -1,10 +1,11 @@
 //! `cps sim`: attach a virtual CPS card to pcscd through vsmartcard's vpcd until
-//! interrupted (SIGINT / SIGTERM), optionally keeping its PIN counters in a state file.
+//! interrupted (SIGINT / SIGTERM), optionally keeping its PIN counters and changed codes
+//! in a state file.
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -68,10 +69,25 @@ pub fn run(g: &Global, args: &SimArgs) -> Result<ExitCode> {
             Some(saved) => card.set_counters(saved),
             None => state.store(&fresh)?,
         }
-        // The card calls this before it answers: a counter change reaches the disk
-        // first, so a kill at any moment never gives a try back.
+        if let Some(codes) = state.codes() {
+            card.set_codes(codes.clone());
+        }
+        // The card calls these before it answers: a counter change reaches the disk
+        // first, so a kill at any moment never gives a try back; a new PIN or PUK is on
+        // disk before the card says it took it.
+        let state = Arc::new(Mutex::new(state));
+        let for_codes = Arc::clone(&state);
         card.on_counters_changed(Box::new(move |c| {
+            let mut state = state
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?;
             state.store(c).map_err(std::io::Error::other)
+        }));
+        card.on_codes_changed(Box::new(move |codes| {
+            let mut state = for_codes
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?;
+            state.store_codes(codes).map_err(std::io::Error::other)
         }));
     }
     let addr: SocketAddr = match &args.vpcd {

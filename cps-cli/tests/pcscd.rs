@@ -372,3 +372,76 @@ fn watch_sees_the_card_come_and_go_in_one_reader() {
         .assert()
         .code(6);
 }
+
+/// `cps sim` in slot 1 until [`stop_sim`]; waits for pcscd to see the card.
+fn start_sim(args: &[&str]) -> std::process::Child {
+    let child = Process::new(env!("CARGO_BIN_EXE_cps"))
+        .args(["sim", "--slot", "1"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ctx = PcscContext::establish().unwrap();
+    assert!(
+        ctx.wait_for(
+            "Virtual PCD 00 01",
+            Event::Inserted,
+            Duration::from_secs(10)
+        )
+        .unwrap()
+    );
+    child
+}
+
+/// SIGTERM, then waits for the process to end and pcscd to see the card leave.
+fn stop_sim(mut child: std::process::Child) {
+    Process::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let ctx = PcscContext::establish().unwrap();
+    assert!(
+        ctx.wait_for("Virtual PCD 00 01", Event::Removed, Duration::from_secs(5))
+            .unwrap()
+    );
+}
+
+/// `cps sim --state`: a PIN changed through pcscd is still the PIN after a restart,
+/// and the file does not hold it in clear.
+#[test]
+#[ignore = "needs pcscd with the vpcd driver: run scripts/test.sh"]
+fn cps_sim_state_keeps_a_changed_pin() {
+    let _lock = SlotLock::acquire(1, Duration::from_secs(120)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("card.json");
+    let state_arg = state.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let mut c = Command::cargo_bin("cps").unwrap();
+        c.env("OLD", "1234")
+            .env("NEW", "97531")
+            .args(["--reader", "Virtual PCD 00 01", "--timeout", "5"])
+            .args(args);
+        c
+    };
+    let sim = start_sim(&["--state", state_arg]);
+    run(&["pin", "change", "--pin-env", "OLD", "--new-pin-env", "NEW"])
+        .assert()
+        .success();
+    stop_sim(sim);
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(
+        !text.contains("97531") && !text.contains("3937353331"),
+        "{text}"
+    );
+
+    let sim = start_sim(&["--state", state_arg]);
+    run(&["verify", "--pin-env", "OLD"]).assert().code(3);
+    run(&["verify", "--pin-env", "NEW"]).assert().success();
+    stop_sim(sim);
+    // Without the state file the card is the profile's again.
+    let sim = start_sim(&[]);
+    run(&["verify", "--pin-env", "OLD"]).assert().success();
+    stop_sim(sim);
+}

@@ -67,7 +67,7 @@ pub(crate) mod sw {
 }
 
 /// The counters a real card keeps in EEPROM: what a state file persists.
-pub use crate::state::Counters;
+pub use crate::state::{CodeDigests, Counters};
 
 /// Why a virtual card could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +89,10 @@ pub enum SimError {
 
 /// The persistence hook: called with the new counters before the card answers.
 pub type CountersHook = Box<dyn FnMut(&Counters) -> std::io::Result<()> + Send>;
+
+/// The codes' persistence hook: called with the new digests when the PIN or PUK
+/// changes, before the card answers.
+pub type CodesHook = Box<dyn FnMut(&CodeDigests) -> std::io::Result<()> + Send>;
 
 /// A command's outcome before delivery.
 #[derive(Debug)]
@@ -226,8 +230,9 @@ pub struct VirtualCard {
     certificates: Vec<(Usage, Vec<u8>)>,
     counters: Counters,
     on_counters_changed: Option<CountersHook>,
-    pin_block: Zeroizing<[u8; 8]>,
-    puk_block: Zeroizing<[u8; 8]>,
+    /// The PIN and PUK, as salted digests only.
+    codes: CodeDigests,
+    on_codes_changed: Option<CodesHook>,
     session: Session,
 }
 
@@ -240,6 +245,7 @@ impl fmt::Debug for VirtualCard {
             .field("powered", &self.powered)
             .field("counters", &self.counters)
             .field("persistence", &self.on_counters_changed.is_some())
+            .field("codes_persistence", &self.on_codes_changed.is_some())
             .field("session", &self.session)
             .finish_non_exhaustive()
     }
@@ -272,8 +278,8 @@ impl VirtualCard {
             certificates: Vec::new(),
             counters,
             on_counters_changed: None,
-            pin_block: pins::block(&profile.pin.value),
-            puk_block: pins::block(&profile.puk.value),
+            codes: pins::digests(&profile.pin.value, &profile.puk.value),
+            on_codes_changed: None,
             session: Session::new(),
         };
         if profile.kind != CardKind::Cps {
@@ -375,6 +381,25 @@ impl VirtualCard {
     /// (memory failure) and keeps the old values.
     pub fn on_counters_changed(&mut self, hook: CountersHook) {
         self.on_counters_changed = Some(hook);
+    }
+
+    /// The PIN and PUK as the card keeps them: salted digests (for a state file).
+    pub fn codes(&self) -> &CodeDigests {
+        &self.codes
+    }
+
+    /// Restores the codes (from a state file) in place of the profile's; the
+    /// persistence hook is not called.
+    pub fn set_codes(&mut self, codes: CodeDigests) {
+        self.codes = codes;
+    }
+
+    /// Installs the codes' persistence hook, called with the new digests every time the
+    /// PIN or the PUK changes (CHANGE REFERENCE DATA, an unblock with a new PIN) and
+    /// before the card answers. When it fails the card answers `65 81` and keeps the
+    /// old code.
+    pub fn on_codes_changed(&mut self, hook: CodesHook) {
+        self.on_codes_changed = Some(hook);
     }
 
     /// Replaces the content of the file at `path` (absolute: `3F 00`, then file

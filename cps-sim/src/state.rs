@@ -1,5 +1,11 @@
 //! The card's persistent state: its PIN and PUK counters, kept in a file across runs of the
-//! simulator, so that a blocked card stays blocked.
+//! simulator, so that a blocked card stays blocked, and its codes once changed, so that a
+//! PIN changed with `cps pin change` (or set by an unblock) is still the PIN next run.
+//!
+//! The codes are kept as [`CodeDigests`] (SHA-256 of a per-card random salt and the PIN
+//! block), never in clear. With 4 to 8 digits that only keeps them from being read at a
+//! glance: the file is as sensitive as the card's codes, and it is created readable by
+//! its owner only.
 //!
 //! # Atomicity
 //!
@@ -57,17 +63,41 @@ pub struct Counters {
     pub puk_usage_left: u16,
 }
 
+/// The card's codes as the virtual card keeps them: a salt and the SHA-256 of the salt
+/// followed by each code's 8-byte block. Field names are the file format (hex).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeDigests {
+    /// Random, per card.
+    #[serde(with = "hex::serde")]
+    pub salt: [u8; 16],
+    /// SHA-256(salt ‖ PIN block).
+    #[serde(with = "hex::serde")]
+    pub pin: [u8; 32],
+    /// SHA-256(salt ‖ PUK block).
+    #[serde(with = "hex::serde")]
+    pub puk: [u8; 32],
+}
+
+impl fmt::Debug for CodeDigests {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CodeDigests(..)")
+    }
+}
+
 /// The version of the file layout below.
 const FORMAT: u32 = 1;
 
 /// The file's content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Record {
     format: u32,
     generation: u64,
     max: Counters,
     counters: Counters,
+    /// Absent until the codes are first stored (a card still on its profile's codes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    codes: Option<CodeDigests>,
 }
 
 /// One counter, named as in the file.
@@ -290,7 +320,13 @@ impl StateFile {
 
     /// The generation last read or written by this handle.
     pub fn generation(&self) -> Option<u64> {
-        self.last.map(|record| record.generation)
+        self.last.as_ref().map(|record| record.generation)
+    }
+
+    /// The codes last read or written by this handle: `None` while the card is on its
+    /// profile's codes.
+    pub fn codes(&self) -> Option<&CodeDigests> {
+        self.last.as_ref().and_then(|record| record.codes.as_ref())
     }
 
     /// Reads the counters: `None` if there is no file yet (a fresh card).
@@ -299,7 +335,7 @@ impl StateFile {
     /// handle last saw it is an error; nothing is ever reset silently.
     pub fn load(&mut self) -> Result<Option<Counters>, StateError> {
         let Some(record) = self.read()? else {
-            return match self.last {
+            return match &self.last {
                 Some(_) => Err(StateError::Missing {
                     path: self.path.clone(),
                 }),
@@ -307,7 +343,7 @@ impl StateFile {
             };
         };
         let max = self.max.unwrap_or(record.max);
-        if let Some(last) = self.last {
+        if let Some(last) = &self.last {
             if record.generation < last.generation {
                 return Err(StateError::RolledBack {
                     path: self.path.clone(),
@@ -321,45 +357,71 @@ impl StateFile {
                     .map_err(|violation| self.violation(violation))?;
             }
         }
+        let counters = record.counters;
         self.last = Some(record);
-        Ok(Some(record.counters))
+        Ok(Some(counters))
     }
 
     /// Writes new counters atomically, if the rules allow the change from the file's.
     /// On any error the file keeps its previous content.
     pub fn store(&mut self, counters: &Counters) -> Result<(), StateError> {
-        self.write(counters, false)
+        self.write(counters, None, false)
+    }
+
+    /// Writes new codes atomically, with the counters the file holds (a card's codes
+    /// change after the presentation that allowed it was counted). There must be a file:
+    /// store the counters first.
+    pub fn store_codes(&mut self, codes: &CodeDigests) -> Result<(), StateError> {
+        let Some(old) = self.read()? else {
+            return Err(StateError::Missing {
+                path: self.path.clone(),
+            });
+        };
+        self.write(&old.counters, Some(codes), false)
     }
 
     /// Writes counters whatever the file held (a fresh card, a test setup): the one
     /// explicit way to raise a counter. They must still fit the maxima, which grow to
     /// include them when none were given with [`with_max`](Self::with_max).
     pub fn reset(&mut self, counters: &Counters) -> Result<(), StateError> {
-        self.write(counters, true)
+        self.write(counters, None, true)
     }
 
-    fn write(&mut self, counters: &Counters, reset: bool) -> Result<(), StateError> {
+    /// Writes `counters` and `codes` (`None`: those in the file, kept).
+    fn write(
+        &mut self,
+        counters: &Counters,
+        codes: Option<&CodeDigests>,
+        reset: bool,
+    ) -> Result<(), StateError> {
         let old = self.read()?;
-        let max = match (self.max, old) {
+        let max = match (self.max, &old) {
             (Some(max), _) => max,
             (None, Some(old)) if reset => max_of(&old.max, counters),
             (None, Some(old)) => old.max,
             (None, None) => *counters,
         };
-        match old {
+        match &old {
             Some(old) if !reset => check_transition(&old.counters, counters, &max),
             _ => check_max(counters, &max),
         }
         .map_err(|violation| self.violation(violation))?;
         let generation = old
+            .as_ref()
             .map(|old| old.generation)
             .max(self.generation())
             .map_or(1, |g| g.saturating_add(1));
+        let codes = match codes {
+            Some(codes) => Some(codes.clone()),
+            None if reset => None,
+            None => old.and_then(|old| old.codes),
+        };
         let record = Record {
             format: FORMAT,
             generation,
             max,
             counters: *counters,
+            codes,
         };
         let mut bytes = serde_json::to_vec_pretty(&record).map_err(|e| StateError::Write {
             path: self.path.clone(),
@@ -425,7 +487,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     tmp_name.push(".tmp");
     let tmp = dir.join(tmp_name);
     let result = (|| {
-        let mut file = File::create(&tmp)?;
+        let mut file = create_private(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
@@ -436,6 +498,23 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Creates (or truncates) a file only its owner can read: it may hold code digests.
+#[cfg(unix)]
+fn create_private(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn create_private(path: &Path) -> io::Result<File> {
+    File::create(path)
 }
 
 /// Makes the rename itself durable.
@@ -516,6 +595,46 @@ mod tests {
         assert_eq!(names.len(), 1, "no temporary file left behind");
         let text = fs::read_to_string(&path).expect("text");
         assert!(text.contains("\"pin_tries_left\": 2"), "{text}");
+    }
+
+    #[test]
+    fn codes_are_stored_kept_by_counter_writes_and_owner_only() {
+        let dir = TempDir::new("codes");
+        let path = dir.file("state.json");
+        let mut state = StateFile::open(&path).with_max(MAX);
+        let codes = CodeDigests {
+            salt: [7; 16],
+            pin: [1; 32],
+            puk: [2; 32],
+        };
+        // No file yet: codes need counters first.
+        assert!(matches!(
+            state.store_codes(&codes),
+            Err(StateError::Missing { .. })
+        ));
+        state.store(&MAX).expect("store");
+        assert_eq!(state.codes(), None);
+        state.store_codes(&codes).expect("codes");
+        assert_eq!(state.generation(), Some(2));
+        // A counter write keeps them; a fresh handle reads them back.
+        state.store(&counters(2, 3, 10)).expect("store");
+        let mut fresh = StateFile::open(&path).with_max(MAX);
+        assert_eq!(fresh.load().expect("load"), Some(counters(2, 3, 10)));
+        assert_eq!(fresh.codes(), Some(&codes));
+        let text = fs::read_to_string(&path).expect("read");
+        assert!(text.contains(&"07".repeat(16)), "{text}");
+        assert_eq!(format!("{codes:?}"), "CodeDigests(..)");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).expect("metadata").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
+        // A reset starts afresh: the profile's codes again.
+        fresh.reset(&MAX).expect("reset");
+        let mut again = StateFile::open(&path);
+        again.load().expect("load");
+        assert_eq!(again.codes(), None);
     }
 
     #[test]

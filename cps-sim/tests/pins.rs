@@ -5,7 +5,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::{Host, block, h, hx};
-use cps_sim::card::Counters;
+use cps_sim::card::{CodeDigests, Counters};
 
 const PIN_DOCP: &str = "70 16 BF 81 01 12 A0 10 9A 01 03 9B 01 03 A1 08 8C 06 F3 00 00 13 FF 00";
 const PUK_DOCP: &str =
@@ -309,4 +309,64 @@ fn contactless_takes_no_code() {
     card.exchange("00 A4 09 0C 02 3F 00", "90 00");
     let docp = card.expect(GET_PIN, 0x9000);
     assert_eq!(hx(&docp), hx(&h(PIN_DOCP)));
+}
+
+/// A new PIN goes through the codes hook before the card answers; a card given those
+/// digests (a restart from the state file) takes the new PIN and refuses the old one.
+#[test]
+fn changed_codes_reach_the_hook_and_survive_a_restart() {
+    let mut card = Host::new("cps3");
+    let seen: Arc<Mutex<Vec<CodeDigests>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    card.t.card_mut().on_codes_changed(Box::new(move |c| {
+        log.lock().unwrap().push(c.clone());
+        Ok(())
+    }));
+    let before = card.card().codes().clone();
+    card.exchange(&verify("1234"), "90 00");
+    assert!(seen.lock().unwrap().is_empty(), "a VERIFY changes no code");
+    card.exchange(
+        &format!("00 24 00 01 10 {} {}", block("1234"), block("5678")),
+        "90 00",
+    );
+    let after = seen.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert_eq!(&after, card.card().codes());
+    assert_eq!((after.salt, after.puk), (before.salt, before.puk));
+    assert_ne!(after.pin, before.pin);
+    // The digests hold no code in clear.
+    let text = format!("{:?} {}", after, hex::encode(after.pin));
+    assert!(
+        !text.contains("35363738") && !text.contains("5678"),
+        "{text}"
+    );
+
+    // An unblock that sets a new PIN goes through the hook too.
+    card.exchange(
+        &format!("00 2C 00 01 10 {} {}", block("12345678"), block("2468")),
+        "90 00",
+    );
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    let unblocked = seen.lock().unwrap().last().cloned().unwrap();
+
+    // A fresh card restored from the digests: the last PIN, not the profile's.
+    let mut restarted = Host::new("cps3");
+    restarted.t.card_mut().set_codes(unblocked);
+    restarted.exchange(&verify("1234"), "63 C2");
+    restarted.exchange(&verify("5678"), "63 C1");
+    restarted.exchange(&verify("2468"), "90 00");
+}
+
+#[test]
+fn a_failing_codes_hook_keeps_the_old_pin() {
+    let mut card = Host::new("cps3");
+    card.t
+        .card_mut()
+        .on_codes_changed(Box::new(|_| Err(std::io::Error::other("disk full"))));
+    card.exchange(
+        &format!("00 24 00 01 10 {} {}", block("1234"), block("5678")),
+        "65 81",
+    );
+    card.exchange(&verify("5678"), "63 C2");
+    card.exchange(&verify("1234"), "90 00");
 }

@@ -7,12 +7,14 @@
 //! gains a free try.
 
 use cps_apdu::tlv::push_ber;
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::fs::{MF, NodeId};
 use super::pkcs15;
 use super::{Answer, Counters, VirtualCard, sw};
 use crate::profile::{Generation, Interface};
+use crate::state::CodeDigests;
 
 /// The two codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,24 @@ pub(crate) fn block(digits: &str) -> Zeroizing<[u8; BLOCK_LEN]> {
         *slot = digit;
     }
     out
+}
+
+/// SHA-256(salt ‖ block): how the card keeps a code.
+fn digest(salt: &[u8; 16], block: &[u8]) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(salt);
+    hash.update(block);
+    hash.finalize().into()
+}
+
+/// A new card's codes: a fresh random salt and the digests of the profile's codes.
+pub(crate) fn digests(pin: &str, puk: &str) -> CodeDigests {
+    let salt: [u8; 16] = rand::random();
+    CodeDigests {
+        salt,
+        pin: digest(&salt, &block(pin)[..]),
+        puk: digest(&salt, &block(puk)[..]),
+    }
 }
 
 /// Whether `candidate` is a well-formed block of at least `min` digits.
@@ -111,6 +131,27 @@ impl VirtualCard {
         Ok(())
     }
 
+    /// Sets a code to a new (well-formed) block: the hook first, memory only if it
+    /// succeeded (`65 81` otherwise).
+    fn set_code(&mut self, code: Code, new: &[u8]) -> Result<(), u16> {
+        let mut codes = self.codes.clone();
+        let value = digest(&codes.salt, new);
+        match code {
+            Code::Pin => codes.pin = value,
+            Code::Puk => codes.puk = value,
+        }
+        if codes == self.codes {
+            return Ok(());
+        }
+        if let Some(hook) = self.on_codes_changed.as_mut()
+            && hook(&codes).is_err()
+        {
+            return Err(sw::MEMORY_FAILURE);
+        }
+        self.codes = codes;
+        Ok(())
+    }
+
     /// Presents `candidate` for `code`: `Ok` on a match, else the status word.
     pub(crate) fn present(&mut self, code: Code, candidate: &[u8]) -> Result<(), u16> {
         if code == Code::Puk && self.counters.puk_usage_left == 0 {
@@ -123,11 +164,11 @@ impl VirtualCard {
         let remaining = left.saturating_sub(1);
         self.store(Self::with_tries(self.counters, code, remaining))?;
         self.set_verified(code, false);
-        let reference: &[u8] = match code {
-            Code::Pin => &self.pin_block[..],
-            Code::Puk => &self.puk_block[..],
+        let reference = match code {
+            Code::Pin => &self.codes.pin,
+            Code::Puk => &self.codes.puk,
         };
-        if !same(candidate, reference) {
+        if !same(&digest(&self.codes.salt, candidate), reference) {
             return Err(sw::tries_left(remaining));
         }
         self.store(Self::with_tries(self.counters, code, max))?;
@@ -217,10 +258,8 @@ impl VirtualCard {
         } else if let Err(word) = self.present(code, old) {
             return Answer::sw(word);
         }
-        let value = block_from(new);
-        match code {
-            Code::Pin => self.pin_block = value,
-            Code::Puk => self.puk_block = value,
+        if let Err(word) = self.set_code(code, new) {
+            return Answer::sw(word);
         }
         self.set_verified(code, true);
         Answer::sw(sw::OK)
@@ -272,8 +311,10 @@ impl VirtualCard {
         if let Err(word) = self.store(unblocked) {
             return Answer::sw(word);
         }
-        if let Some(new) = new {
-            self.pin_block = block_from(new);
+        if let Some(new) = new
+            && let Err(word) = self.set_code(Code::Pin, new)
+        {
+            return Answer::sw(word);
         }
         self.session.pin_verified = false;
         Answer::sw(sw::OK)
@@ -406,14 +447,6 @@ fn sdo_request(data: &[u8]) -> Option<(u8, u8, &[u8])> {
         }
         _ => None,
     }
-}
-
-fn block_from(bytes: &[u8]) -> Zeroizing<[u8; BLOCK_LEN]> {
-    let mut out = Zeroizing::new([0xFF; BLOCK_LEN]);
-    for (slot, byte) in out.iter_mut().zip(bytes) {
-        *slot = *byte;
-    }
-    out
 }
 
 #[cfg(test)]
