@@ -541,6 +541,64 @@ fn expired_certificates() {
     assert_eq!(r.exit_code(false), 10);
 }
 
+/// The CPS4 release-candidate chip (its exact ATR) is a CPS4 said as such: `info`, and
+/// the rest of the diagnosis runs as for any CPS4.
+#[test]
+fn cps4_release_candidate() {
+    let mut p = profile("cps4");
+    p.atr = Some("3B 9B 18 80 01 00 12 25 00 64 80 00 04 01 00 90 44".into());
+    let ws = Workstation::new();
+    let r = run_in_process(&ws, &sim_options(), &mut sim(&p));
+    let text = r.render_text(Lang::En, false, Verbosity::Verbose);
+    assert_eq!(verdict(&r, "card.kind"), Verdict::Info, "{text}");
+    assert!(
+        finding(&r, "card.kind").contains("release-candidate"),
+        "{text}"
+    );
+    assert!(text.contains("generation: CPS4"), "{text}");
+    assert_eq!(verdict(&r, "pin.pin"), Verdict::Ok, "{text}");
+    assert_eq!(verdict(&r, "certs.present"), Verdict::Ok, "{text}");
+    assert_eq!(r.exit_code(false), 0, "{text}");
+}
+
+/// A certificate from the old GIP-CPS hierarchy (before IGC-Santé) fails the chain check
+/// with the expired-certificate remedy (the card is to be replaced), whatever else.
+#[test]
+fn certificate_from_the_obsolete_gip_cps_hierarchy() {
+    const NOW: &[u8] = b"TEST AC IGC-SANTE STANDARD PERSONNES";
+    const OLD: &[u8] = b"GIP-CPS CLASSE-1 AC PROFESSIONNELS 1";
+    assert_eq!(NOW.len(), OLD.len());
+    let mut t = sim(&profile("cps3"));
+    let mut patched = 0;
+    for fid in 0xA001u16..=0xA00F {
+        let [hi, lo] = fid.to_be_bytes();
+        let path = [0x3F, 0x00, 0x00, 0x01, hi, lo];
+        let Some(mut der) = t.card_mut().file(&path) else {
+            continue;
+        };
+        // Same length: the DER stays well formed; only the issuer's name changes
+        // (its signature no longer verifies, which the legacy check does not need).
+        let mut hit = false;
+        while let Some(at) = der.windows(NOW.len()).position(|w| w == NOW) {
+            der[at..at + OLD.len()].copy_from_slice(OLD);
+            hit = true;
+        }
+        if hit {
+            assert!(t.card_mut().replace_file(&path, der));
+            patched += 1;
+        }
+    }
+    assert_eq!(patched, 2, "the authentication and signature certificates");
+    let ws = Workstation::new();
+    let r = run_in_process(&ws, &sim_options(), &mut t);
+    let text = r.render_text(Lang::En, false, Verbosity::Normal);
+    assert_eq!(verdict(&r, "certs.present"), Verdict::Ok, "{text}");
+    assert_eq!(verdict(&r, "certs.chain"), Verdict::Fail, "{text}");
+    assert!(finding(&r, "certs.chain").contains("GIP-CPS"), "{text}");
+    assert_eq!(remedy(&r, "certs.chain").as_deref(), Some("cert_expired"));
+    assert_eq!(r.exit_code(false), 10);
+}
+
 #[test]
 fn expiring_certificates_and_warn_days() {
     let r = run_profile("expiring");
