@@ -257,36 +257,18 @@ fn export_certificates_and_raw_apdus() {
 fn cps_sim_attaches_until_terminated() {
     let _lock = SlotLock::acquire(1, Duration::from_secs(120)).unwrap();
     let reader = "Virtual PCD 00 01";
-    let mut child = Process::new(env!("CARGO_BIN_EXE_cps"))
-        .args(["sim", "--profile", "cpe", "--slot", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let ctx = PcscContext::establish().unwrap();
-    assert!(
-        ctx.wait_for(reader, Event::Inserted, Duration::from_secs(10))
-            .unwrap()
-    );
+    let mut child = start_sim(&["--profile", "cpe"]);
     let out = Command::cargo_bin("cps")
         .unwrap()
         .args(["--reader", reader, "status", "--json"])
         .assert()
         .success();
     assert_eq!(json(&out)["holder"]["card_type"], "CPE");
-    // SIGTERM: the card leaves, the process ends cleanly.
-    Process::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "{status}");
-    assert!(
-        ctx.wait_for(reader, Event::Removed, Duration::from_secs(5))
-            .unwrap()
-    );
+    // SIGTERM: the card leaves, the process ends cleanly, having printed its reader.
     let mut stdout = String::new();
-    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    let mut pipe = child.stdout.take().unwrap();
+    stop_sim(child);
+    std::io::Read::read_to_string(&mut pipe, &mut stdout).unwrap();
     assert_eq!(stdout.trim(), reader);
     let _ = std::io::stdout().flush();
 }
@@ -373,12 +355,13 @@ fn watch_sees_the_card_come_and_go_in_one_reader() {
         .code(6);
 }
 
-/// `cps sim` in slot 1 until [`stop_sim`]; waits for pcscd to see the card.
+/// `cps sim` in slot 1 until [`stop_sim`] (its stdout piped); waits for pcscd to see
+/// the card.
 fn start_sim(args: &[&str]) -> std::process::Child {
     let child = Process::new(env!("CARGO_BIN_EXE_cps"))
         .args(["sim", "--slot", "1"])
         .args(args)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
