@@ -382,7 +382,8 @@ impl StateFile {
 
     /// Writes counters whatever the file held (a fresh card, a test setup): the one
     /// explicit way to raise a counter. They must still fit the maxima, which grow to
-    /// include them when none were given with [`with_max`](Self::with_max).
+    /// include them when none were given with [`with_max`](Self::with_max). Stored codes
+    /// are forgotten: the card is back on its profile's codes.
     pub fn reset(&mut self, counters: &Counters) -> Result<(), StateError> {
         self.write(counters, None, true)
     }
