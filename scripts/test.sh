@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+# The real-card tier (cps-card/tests/real_card.rs) drives the card in
+# CPS_TEST_READER when set; the suite rehearses it on the virtual card instead.
+unset CPS_TEST_READER CPS_TEST_PIN
 
 ensure_packages "${CPS_PACKAGES[@]}" iproute2 procps
 ensure_rust

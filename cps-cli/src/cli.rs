@@ -50,10 +50,10 @@ pub struct Global {
     /// Seconds to wait for the card at each call
     #[arg(long, global = true, value_name = "S", default_value_t = 10.0)]
     pub timeout: f64,
-    /// Fewer messages on stderr
+    /// Fewer messages: no notes on stderr; `cps diag` shows only warnings and failures
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// More messages on stderr
+    /// More messages: the reader used, on stderr; `cps diag` shows every check's details
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Never prompt: a secret that is needed but not supplied is an error
@@ -77,7 +77,8 @@ pub enum Cmd {
     /// List readers: index, name, card present, ATR, what the card is
     Readers,
     /// Print readers and cards as they come and go (what is present first); with
-    /// --reader, that reader's only
+    /// --reader, that reader's only (it must be plugged in when watch starts: to wait
+    /// for a reader, watch them all)
     Watch {
         /// Stop after S seconds [default: run until interrupted]
         #[arg(long, value_name = "S")]
@@ -198,7 +199,8 @@ pub struct SimArgs {
     #[arg(long, default_value = "cps3", value_name = "NAME|FILE")]
     pub profile: String,
     /// Keep the PIN and PUK counters, and codes once changed (as salted digests), across
-    /// restarts in FILE (written atomically, owner-only)
+    /// restarts in FILE (written atomically, owner-only; the file names the profile, and
+    /// another profile's card refuses it)
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// vpcd slot: 0 → "Virtual PCD 00 00" (port 35963), 1 → "Virtual PCD 00 01" (35964)

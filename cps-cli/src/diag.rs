@@ -53,7 +53,8 @@ pub struct DiagArgs {
     /// Warn when a certificate expires within N days
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub warn_days: u32,
-    /// Hide names, identifiers and serials, to send the report to support
+    /// Hide names, identifiers and serials, to send the report to support (the report
+    /// only: a --trace still holds the card's data as read)
     #[arg(long)]
     pub redact: bool,
     /// Warnings count as failures in the exit code
@@ -135,6 +136,16 @@ pub fn run(g: &Global, args: &DiagArgs, lang: Lang) -> Result<ExitCode> {
     options.redact = args.redact;
     let env = Environment::host();
     let sink = crate::commands::trace_sink(g)?;
+    if args.redact && g.trace.is_some() {
+        // Not behind --quiet: it is about what leaves the machine.
+        eprintln!(
+            "{}",
+            lang.pick(
+                "attention : --redact anonymise le rapport, pas la sortie de --trace, qui contient les données de la carte (noms, numéros)",
+                "warning: --redact hides names in the report, not in the --trace output, which holds the card's data (names, numbers)",
+            )
+        );
+    }
     let report = match profile {
         Some(profile) => {
             let pki = TestPki::load().context("loading the virtual card's test PKI")?;

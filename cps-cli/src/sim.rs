@@ -64,7 +64,9 @@ pub fn run(g: &Global, args: &SimArgs) -> Result<ExitCode> {
             puk_tries_left: profile.puk.tries_max,
             puk_usage_left: profile.puk.usage_max,
         };
-        let mut state = StateFile::open(path).with_max(max);
+        let mut state = StateFile::open(path)
+            .with_max(max)
+            .with_profile(profile.name.as_str());
         match state.load()? {
             Some(saved) => card.set_counters(saved),
             None => state.store(&fresh)?,
@@ -74,7 +76,7 @@ pub fn run(g: &Global, args: &SimArgs) -> Result<ExitCode> {
         }
         // The card calls these before it answers: a counter change reaches the disk
         // first, so a kill at any moment never gives a try back; a new PIN or PUK is on
-        // disk before the card says it took it.
+        // disk, with the counters that go with it, before the card says it took it.
         let state = Arc::new(Mutex::new(state));
         let for_codes = Arc::clone(&state);
         card.on_counters_changed(Box::new(move |c| {
@@ -83,11 +85,13 @@ pub fn run(g: &Global, args: &SimArgs) -> Result<ExitCode> {
                 .map_err(|_| std::io::Error::other("poisoned"))?;
             state.store(c).map_err(std::io::Error::other)
         }));
-        card.on_codes_changed(Box::new(move |codes| {
+        card.on_codes_changed(Box::new(move |counters, codes| {
             let mut state = for_codes
                 .lock()
                 .map_err(|_| std::io::Error::other("poisoned"))?;
-            state.store_codes(codes).map_err(std::io::Error::other)
+            state
+                .store_with_codes(counters, codes)
+                .map_err(std::io::Error::other)
         }));
     }
     let addr: SocketAddr = match &args.vpcd {

@@ -124,6 +124,22 @@ fn french_and_redacted() {
     );
     assert_eq!(doc["redacted"], true);
     assert!(!doc.to_string().contains("899900418736"));
+
+    // The trace is the card's data as read: --redact says it does not cover it.
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("diag.trace");
+    let out = cps()
+        .args(["diag", "--sim", "--redact", "-q", "--lang", "en"])
+        .arg(format!("--trace={}", trace.display()))
+        .assert()
+        .code(0);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("not in the --trace output"), "{err}");
+    let out = cps()
+        .args(["diag", "--sim", "--redact", "--lang", "en"])
+        .assert()
+        .code(0);
+    assert!(out.get_output().stderr.is_empty());
 }
 
 /// `--trace=FILE` logs every APDU the diagnosis sends (as many as the report counts),

@@ -13,6 +13,7 @@ use cps_sim::card::{Counters, VirtualCard};
 use cps_sim::profile::Profile;
 use cps_sim::vpcd::{self, SlotLock, VpcdHandle, VpcdOptions};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 const SLOT: u8 = 0;
 const READER: &str = "Virtual PCD 00 00";
@@ -322,7 +323,8 @@ fn watch_sees_the_card_come_and_go_in_one_reader() {
 
     // Running: the card leaves, then comes back.
     let mut child = Process::new(env!("CARGO_BIN_EXE_cps"))
-        .args(["--reader", READER, "watch", "--json"])
+        // --timeout is each PC/SC call's limit, never how long watch runs.
+        .args(["--reader", READER, "--timeout", "1", "watch", "--json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -342,8 +344,12 @@ fn watch_sees_the_card_come_and_go_in_one_reader() {
     let e = next_event(&rx);
     assert_eq!(e["event"], "card_inserted", "{e}");
     assert_eq!(e["atr"], atr.as_str());
-    // Still running (no --duration): nothing more until it is stopped.
-    assert!(child.try_wait().unwrap().is_none());
+    // Still running past --timeout (no --duration): nothing more until it is stopped.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "watch stopped by itself after --timeout"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
 
@@ -413,9 +419,35 @@ fn cps_sim_state_keeps_a_changed_pin() {
         .assert()
         .success();
     stop_sim(sim);
+    // The file holds counters and the salted digest of the new PIN's block, no more.
     let text = std::fs::read_to_string(&state).unwrap();
-    assert!(
-        !text.contains("97531") && !text.contains("3937353331"),
+    let file: Value = serde_json::from_str(&text).unwrap();
+    let mut keys: Vec<_> = file.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "codes",
+            "counters",
+            "format",
+            "generation",
+            "max",
+            "profile"
+        ],
+        "{text}"
+    );
+    assert_eq!(file["profile"], "cps3", "{text}");
+    let codes = &file["codes"];
+    let salt = hex::decode(codes["salt"].as_str().unwrap()).unwrap();
+    let mut block = b"97531".to_vec();
+    block.resize(8, 0xFF);
+    let digest = Sha256::new()
+        .chain_update(&salt)
+        .chain_update(&block)
+        .finalize();
+    assert_eq!(
+        codes["pin"].as_str().unwrap(),
+        hex::encode(digest),
         "{text}"
     );
 
@@ -423,6 +455,23 @@ fn cps_sim_state_keeps_a_changed_pin() {
     run(&["verify", "--pin-env", "OLD"]).assert().code(3);
     run(&["verify", "--pin-env", "NEW"]).assert().success();
     stop_sim(sim);
+    // Another profile's card refuses the file rather than take its counters and PIN.
+    let out = Command::cargo_bin("cps")
+        .unwrap()
+        .args([
+            "sim",
+            "--slot",
+            "1",
+            "--profile",
+            "cps4",
+            "--state",
+            state_arg,
+        ])
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("belongs to the virtual card `cps3`"), "{err}");
     // Without the state file the card is the profile's again.
     let sim = start_sim(&[]);
     run(&["verify", "--pin-env", "OLD"]).assert().success();

@@ -90,9 +90,11 @@ pub enum SimError {
 /// The persistence hook: called with the new counters before the card answers.
 pub type CountersHook = Box<dyn FnMut(&Counters) -> std::io::Result<()> + Send>;
 
-/// The codes' persistence hook: called with the new digests when the PIN or PUK
-/// changes, before the card answers.
-pub type CodesHook = Box<dyn FnMut(&CodeDigests) -> std::io::Result<()> + Send>;
+/// The codes' persistence hook: called when the PIN or PUK changes, before the card
+/// answers, with the new digests and the counters that go with them (an unblock that
+/// sets a new PIN also re-arms the PIN and spends a PUK use), so that one write keeps
+/// both.
+pub type CodesHook = Box<dyn FnMut(&Counters, &CodeDigests) -> std::io::Result<()> + Send>;
 
 /// A command's outcome before delivery.
 #[derive(Debug)]
@@ -396,8 +398,10 @@ impl VirtualCard {
 
     /// Installs the codes' persistence hook, called with the new digests every time the
     /// PIN or the PUK changes (CHANGE REFERENCE DATA, an unblock with a new PIN) and
-    /// before the card answers. When it fails the card answers `65 81` and keeps the
-    /// old code.
+    /// before the card answers, with the counters as they are after the command. Such a
+    /// change goes to this hook alone, never also to the counters hook, so that an
+    /// unblock with a new PIN is one write: all of it or none. When it fails the card
+    /// answers `65 81` and keeps the old code and counters.
     pub fn on_codes_changed(&mut self, hook: CodesHook) {
         self.on_codes_changed = Some(hook);
     }

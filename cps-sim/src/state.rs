@@ -5,7 +5,9 @@
 //! The codes are kept as [`CodeDigests`] (SHA-256 of a per-card random salt and the PIN
 //! block), never in clear. With 4 to 8 digits that only keeps them from being read at a
 //! glance: the file is as sensitive as the card's codes, and it is created readable by
-//! its owner only.
+//! its owner only. The file names the card profile it belongs to
+//! ([`StateFile::with_profile`]): another profile's card refuses it rather than take
+//! counters and codes that are not its own.
 //!
 //! # Atomicity
 //!
@@ -42,8 +44,20 @@
 //! ```text
 //! let mut state = StateFile::open(path).with_max(profile_max);
 //! if let Some(saved) = state.load()? { card.set_counters(saved); }
-//! card.on_counters_changed(Box::new(move |c| state.store(c).map_err(io::Error::other)));
+//! if let Some(codes) = state.codes() { card.set_codes(codes.clone()); }
+//! let state = Arc::new(Mutex::new(state));
+//! let for_codes = Arc::clone(&state);
+//! card.on_counters_changed(Box::new(move |c| {
+//!     state.lock().unwrap().store(c).map_err(io::Error::other)
+//! }));
+//! card.on_codes_changed(Box::new(move |c, codes| {
+//!     for_codes.lock().unwrap().store_with_codes(c, codes).map_err(io::Error::other)
+//! }));
 //! ```
+//!
+//! A change of code reaches the codes hook alone, with the counters that go with it, so
+//! an unblock that re-arms the PIN and sets a new one is one write.
+//! [`StateFile::reset`] forgets stored codes: the card is back on its profile's.
 
 use std::fmt;
 use std::fs::{self, File};
@@ -84,8 +98,12 @@ impl fmt::Debug for CodeDigests {
     }
 }
 
-/// The version of the file layout below.
-const FORMAT: u32 = 1;
+/// The version of the file layout below: 2 when the file holds codes or a profile name,
+/// which version 1 (counters only) did not know. A file without either is still written
+/// as 1, so that an older `cps` keeps reading it.
+const FORMAT: u32 = 2;
+/// The oldest layout this version reads.
+const FORMAT_COUNTERS_ONLY: u32 = 1;
 
 /// The file's content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +116,10 @@ struct Record {
     /// Absent until the codes are first stored (a card still on its profile's codes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     codes: Option<CodeDigests>,
+    /// The card profile the state belongs to, when given with
+    /// [`StateFile::with_profile`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    profile: Option<String>,
 }
 
 /// One counter, named as in the file.
@@ -171,7 +193,7 @@ pub enum StateError {
         source: serde_json::Error,
     },
     /// The file has an unknown format version.
-    #[error("the card state file {} has format {found}, this version reads {FORMAT}", path.display())]
+    #[error("the card state file {} has format {found}, this version reads formats {FORMAT_COUNTERS_ONLY} to {FORMAT}", path.display())]
     Format {
         /// The state file.
         path: PathBuf,
@@ -196,6 +218,17 @@ pub enum StateError {
         from: u64,
         /// The generation found.
         to: u64,
+    },
+    /// The file belongs to another card profile: its counters and codes are not this
+    /// card's.
+    #[error("the card state file {} belongs to the virtual card `{file}`, not `{card}`: use that profile, or another state file", path.display())]
+    OtherProfile {
+        /// The state file.
+        path: PathBuf,
+        /// The profile recorded in the file.
+        file: String,
+        /// The profile given with [`StateFile::with_profile`].
+        card: String,
     },
     /// The file was there and has disappeared.
     #[error("the card state file {} disappeared", path.display())]
@@ -291,6 +324,7 @@ fn max_of(a: &Counters, b: &Counters) -> Counters {
 pub struct StateFile {
     path: PathBuf,
     max: Option<Counters>,
+    profile: Option<String>,
     /// What this handle last read or wrote: loads are checked against it.
     last: Option<Record>,
 }
@@ -301,8 +335,18 @@ impl StateFile {
         StateFile {
             path: path.into(),
             max: None,
+            profile: None,
             last: None,
         }
+    }
+
+    /// Names the card profile the state belongs to: recorded in the file at the next
+    /// write, and a file recorded for another profile is refused
+    /// ([`StateError::OtherProfile`]). A file that names no profile is taken as this one's.
+    #[must_use]
+    pub fn with_profile(mut self, name: impl Into<String>) -> Self {
+        self.profile = Some(name.into());
+        self
     }
 
     /// Sets the counters' maxima (the profile's initial values for a fresh card),
@@ -368,16 +412,15 @@ impl StateFile {
         self.write(counters, None, false)
     }
 
-    /// Writes new codes atomically, with the counters the file holds (a card's codes
-    /// change after the presentation that allowed it was counted). There must be a file:
-    /// store the counters first.
-    pub fn store_codes(&mut self, codes: &CodeDigests) -> Result<(), StateError> {
-        let Some(old) = self.read()? else {
-            return Err(StateError::Missing {
-                path: self.path.clone(),
-            });
-        };
-        self.write(&old.counters, Some(codes), false)
+    /// Writes new counters and new codes in one atomic write (the card's codes hook: an
+    /// unblock that sets a new PIN is all or nothing), if the rules allow the counters'
+    /// change. On any error the file keeps its previous content.
+    pub fn store_with_codes(
+        &mut self,
+        counters: &Counters,
+        codes: &CodeDigests,
+    ) -> Result<(), StateError> {
+        self.write(counters, Some(codes), false)
     }
 
     /// Writes counters whatever the file held (a fresh card, a test setup): the one
@@ -412,17 +455,24 @@ impl StateFile {
             .map(|old| old.generation)
             .max(self.generation())
             .map_or(1, |g| g.saturating_add(1));
-        let codes = match codes {
-            Some(codes) => Some(codes.clone()),
-            None if reset => None,
-            None => old.and_then(|old| old.codes),
+        let (old_codes, old_profile) = match old {
+            Some(old) if !reset => (old.codes, old.profile),
+            Some(old) => (None, old.profile),
+            None => (None, None),
         };
+        let codes = codes.cloned().or(old_codes);
+        let profile = self.profile.clone().or(old_profile);
         let record = Record {
-            format: FORMAT,
+            format: if codes.is_some() || profile.is_some() {
+                FORMAT
+            } else {
+                FORMAT_COUNTERS_ONLY
+            },
             generation,
             max,
             counters: *counters,
             codes,
+            profile,
         };
         let mut bytes = serde_json::to_vec_pretty(&record).map_err(|e| StateError::Write {
             path: self.path.clone(),
@@ -454,10 +504,24 @@ impl StateFile {
                 path: self.path.clone(),
                 source,
             })?;
-        if record.format != FORMAT {
+        let known = match record.format {
+            FORMAT => true,
+            FORMAT_COUNTERS_ONLY => record.codes.is_none() && record.profile.is_none(),
+            _ => false,
+        };
+        if !known {
             return Err(StateError::Format {
                 path: self.path.clone(),
                 found: record.format,
+            });
+        }
+        if let (Some(file), Some(card)) = (&record.profile, &self.profile)
+            && file != card
+        {
+            return Err(StateError::OtherProfile {
+                path: self.path.clone(),
+                file: file.clone(),
+                card: card.clone(),
             });
         }
         check_max(&record.counters, &self.max.unwrap_or(record.max))
@@ -474,6 +538,11 @@ impl StateFile {
 }
 
 /// Replaces `path` with `bytes` so that a crash leaves either the old or the new file.
+///
+/// Once the rename is done the new content is what every reader sees: a failure to sync
+/// the directory afterwards (the rename might not survive a power cut) is not reported
+/// as a failed write, which would make the card answer `65 81` for a change that is
+/// already in place.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let name = path
         .file_name()
@@ -492,30 +561,33 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
-        fs::rename(&tmp, path)?;
-        sync_dir(dir)
+        fs::rename(&tmp, path)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
+        return result;
     }
-    result
+    let _ = sync_dir(dir);
+    Ok(())
 }
 
-/// Creates (or truncates) a file only its owner can read: it may hold code digests.
-#[cfg(unix)]
+/// Creates a new file only its owner can read (it may hold code digests). Whatever is
+/// at `path` first goes (a temporary file left by a crash, or a link planted there):
+/// the file is created afresh, never opened through a link, never with older
+/// permissions.
 fn create_private(path: &Path) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn create_private(path: &Path) -> io::Result<File> {
-    File::create(path)
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
 }
 
 /// Makes the rename itself durable.
@@ -608,19 +680,31 @@ mod tests {
             pin: [1; 32],
             puk: [2; 32],
         };
-        // No file yet: codes need counters first.
-        assert!(matches!(
-            state.store_codes(&codes),
-            Err(StateError::Missing { .. })
-        ));
         state.store(&MAX).expect("store");
         assert_eq!(state.codes(), None);
-        state.store_codes(&codes).expect("codes");
+        assert!(
+            fs::read_to_string(&path)
+                .expect("read")
+                .contains("\"format\": 1,")
+        );
+        // Counters and codes in one write, checked by the rules like any other.
+        assert!(matches!(
+            state.store_with_codes(&counters(3, 3, 11), &codes),
+            Err(StateError::Violation { .. })
+        ));
+        state
+            .store_with_codes(&counters(3, 3, 9), &codes)
+            .expect("codes");
         assert_eq!(state.generation(), Some(2));
+        assert!(
+            fs::read_to_string(&path)
+                .expect("read")
+                .contains("\"format\": 2,")
+        );
         // A counter write keeps them; a fresh handle reads them back.
-        state.store(&counters(2, 3, 10)).expect("store");
+        state.store(&counters(2, 3, 9)).expect("store");
         let mut fresh = StateFile::open(&path).with_max(MAX);
-        assert_eq!(fresh.load().expect("load"), Some(counters(2, 3, 10)));
+        assert_eq!(fresh.load().expect("load"), Some(counters(2, 3, 9)));
         assert_eq!(fresh.codes(), Some(&codes));
         let text = fs::read_to_string(&path).expect("read");
         assert!(text.contains(&"07".repeat(16)), "{text}");
@@ -636,6 +720,101 @@ mod tests {
         let mut again = StateFile::open(&path);
         again.load().expect("load");
         assert_eq!(again.codes(), None);
+    }
+
+    /// A temporary file left by a crash, readable by all, or a link planted in its
+    /// place: the state file is still created owner-only, and the link's target is
+    /// never written.
+    #[cfg(unix)]
+    #[test]
+    fn a_stale_temporary_file_or_link_does_not_widen_the_mode() {
+        use std::os::unix::fs::{PermissionsExt, symlink};
+
+        let dir = TempDir::new("stale");
+        let path = dir.file("state.json");
+        let tmp = dir.file(".state.json.tmp");
+        fs::write(&tmp, "left by a crash").expect("write");
+        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o644)).expect("chmod");
+        StateFile::open(&path).store(&MAX).expect("store");
+        let mode = fs::metadata(&path).expect("metadata").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        assert!(!tmp.exists());
+
+        let target = dir.file("elsewhere");
+        fs::write(&target, "not the card's").expect("write");
+        symlink(&target, &tmp).expect("symlink");
+        StateFile::open(&path)
+            .store(&counters(2, 3, 10))
+            .expect("store");
+        assert_eq!(fs::read_to_string(&target).expect("read"), "not the card's");
+        let mode = fs::metadata(&path).expect("metadata").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        assert!(fs::symlink_metadata(&path).expect("lstat").is_file());
+    }
+
+    /// A state file names its profile; another profile's card refuses it, and a reset
+    /// keeps the name.
+    #[test]
+    fn a_state_file_belongs_to_one_profile() {
+        let dir = TempDir::new("profile");
+        let path = dir.file("state.json");
+        StateFile::open(&path).store(&MAX).expect("store");
+        // An older file, without a name, is taken by the first profile that opens it.
+        let mut cps3 = StateFile::open(&path).with_profile("cps3");
+        assert_eq!(cps3.load().expect("load"), Some(MAX));
+        cps3.store(&counters(2, 3, 10)).expect("store");
+        let text = fs::read_to_string(&path).expect("read");
+        assert!(text.contains("\"profile\": \"cps3\""), "{text}");
+        assert!(text.contains("\"format\": 2,"), "{text}");
+        let err = StateFile::open(&path)
+            .with_profile("cps4")
+            .load()
+            .expect_err("another profile");
+        assert!(
+            matches!(&err, StateError::OtherProfile { file, card, .. } if file == "cps3" && card == "cps4"),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("`cps3`, not `cps4`"), "{err}");
+        assert!(
+            StateFile::open(&path)
+                .with_profile("cps4")
+                .store(&MAX)
+                .is_err()
+        );
+        // Without a name given, any handle reads it; a reset keeps the name.
+        let mut any = StateFile::open(&path);
+        assert_eq!(any.load().expect("load"), Some(counters(2, 3, 10)));
+        any.reset(&MAX).expect("reset");
+        assert!(fs::read_to_string(&path).expect("read").contains("cps3"));
+    }
+
+    /// Format 1 is counters only: such a file with codes is not one this version wrote.
+    #[test]
+    fn format_1_is_read_and_holds_no_codes() {
+        let dir = TempDir::new("format1");
+        let path = dir.file("state.json");
+        let counters_only = r#"{"format":1,"generation":4,"max":{"pin_tries_left":3,"puk_tries_left":3,"puk_usage_left":10},"counters":{"pin_tries_left":1,"puk_tries_left":3,"puk_usage_left":10}}"#;
+        fs::write(&path, counters_only).expect("write");
+        let mut state = StateFile::open(&path);
+        assert_eq!(state.load().expect("load"), Some(counters(1, 3, 10)));
+        let with_codes = counters_only.replace(
+            "}}",
+            &format!(
+                r#"}},"codes":{{"salt":"{}","pin":"{}","puk":"{}"}}}}"#,
+                "00".repeat(16),
+                "00".repeat(32),
+                "00".repeat(32)
+            ),
+        );
+        fs::write(&path, with_codes).expect("write");
+        let err = StateFile::open(&path)
+            .load()
+            .expect_err("format 1 with codes");
+        assert!(
+            matches!(err, StateError::Format { found: 1, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("reads formats 1 to 2"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use common::{Host, block, h, hx};
 use cps_sim::card::{CodeDigests, Counters};
+use sha2::{Digest, Sha256};
 
 const PIN_DOCP: &str = "70 16 BF 81 01 12 A0 10 9A 01 03 9B 01 03 A1 08 8C 06 F3 00 00 13 FF 00";
 const PUK_DOCP: &str =
@@ -318,7 +319,7 @@ fn changed_codes_reach_the_hook_and_survive_a_restart() {
     let mut card = Host::new("cps3");
     let seen: Arc<Mutex<Vec<CodeDigests>>> = Arc::default();
     let log = Arc::clone(&seen);
-    card.t.card_mut().on_codes_changed(Box::new(move |c| {
+    card.t.card_mut().on_codes_changed(Box::new(move |_, c| {
         log.lock().unwrap().push(c.clone());
         Ok(())
     }));
@@ -334,12 +335,16 @@ fn changed_codes_reach_the_hook_and_survive_a_restart() {
     assert_eq!(&after, card.card().codes());
     assert_eq!((after.salt, after.puk), (before.salt, before.puk));
     assert_ne!(after.pin, before.pin);
-    // The digests hold no code in clear.
-    let text = format!("{:?} {}", after, hex::encode(after.pin));
-    assert!(
-        !text.contains("35363738") && !text.contains("5678"),
-        "{text}"
-    );
+    // What is kept is the salted digest of the new PIN's block, not the block.
+    let mut new_block = b"5678".to_vec();
+    new_block.resize(8, 0xFF);
+    let expected: [u8; 32] = Sha256::new()
+        .chain_update(after.salt)
+        .chain_update(&new_block)
+        .finalize()
+        .into();
+    assert_eq!(after.pin, expected);
+    assert_eq!(format!("{after:?}"), "CodeDigests(..)");
 
     // An unblock that sets a new PIN goes through the hook too.
     card.exchange(
@@ -357,12 +362,66 @@ fn changed_codes_reach_the_hook_and_survive_a_restart() {
     restarted.exchange(&verify("2468"), "90 00");
 }
 
+/// Unblocking with a new PIN re-arms the PIN, spends a PUK use and changes the PIN: the
+/// codes hook gets all three in one call, and when it fails none of them happened.
+#[test]
+fn an_unblock_with_a_new_pin_is_one_write() {
+    for fails in [false, true] {
+        let mut card = Host::new("cps3");
+        card.exchange(&verify("0000"), "63 C2");
+        card.exchange(&verify("0001"), "63 C1");
+        card.exchange(&verify("0002"), "63 C0");
+        let counter_writes = Arc::new(Mutex::new(Vec::new()));
+        let code_writes = Arc::new(Mutex::new(Vec::new()));
+        let (c_log, k_log) = (Arc::clone(&counter_writes), Arc::clone(&code_writes));
+        let blocked = card.card().counters();
+        card.t
+            .card_mut()
+            .on_counters_changed(Box::new(move |c: &Counters| {
+                c_log.lock().unwrap().push(*c);
+                Ok(())
+            }));
+        card.t.card_mut().on_codes_changed(Box::new(move |c, _| {
+            k_log.lock().unwrap().push(*c);
+            if fails {
+                Err(std::io::Error::other("disk full"))
+            } else {
+                Ok(())
+            }
+        }));
+        card.exchange(
+            &format!("00 2C 00 01 10 {} {}", block("12345678"), block("2468")),
+            if fails { "65 81" } else { "90 00" },
+        );
+        let unblocked = Counters {
+            pin_tries_left: 3,
+            puk_usage_left: blocked.puk_usage_left - 1,
+            ..blocked
+        };
+        // The PUK presentation is counted on its own (spent, then given back) ...
+        let puk_spent = Counters {
+            puk_tries_left: blocked.puk_tries_left - 1,
+            ..blocked
+        };
+        assert_eq!(*counter_writes.lock().unwrap(), [puk_spent, blocked]);
+        // ... the unblock and the new PIN are one write.
+        assert_eq!(*code_writes.lock().unwrap(), [unblocked]);
+        if fails {
+            assert_eq!(card.card().counters(), blocked);
+            card.exchange(&verify("2468"), "69 83");
+        } else {
+            assert_eq!(card.card().counters(), unblocked);
+            card.exchange(&verify("2468"), "90 00");
+        }
+    }
+}
+
 #[test]
 fn a_failing_codes_hook_keeps_the_old_pin() {
     let mut card = Host::new("cps3");
     card.t
         .card_mut()
-        .on_codes_changed(Box::new(|_| Err(std::io::Error::other("disk full"))));
+        .on_codes_changed(Box::new(|_, _| Err(std::io::Error::other("disk full"))));
     card.exchange(
         &format!("00 24 00 01 10 {} {}", block("1234"), block("5678")),
         "65 81",

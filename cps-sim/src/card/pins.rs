@@ -134,20 +134,32 @@ impl VirtualCard {
     /// Sets a code to a new (well-formed) block: the hook first, memory only if it
     /// succeeded (`65 81` otherwise).
     fn set_code(&mut self, code: Code, new: &[u8]) -> Result<(), u16> {
+        let codes = self.codes_with(code, new);
+        self.store_with_codes(self.counters, codes)
+    }
+
+    /// The codes with `code` set to the block `new`.
+    fn codes_with(&self, code: Code, new: &[u8]) -> CodeDigests {
         let mut codes = self.codes.clone();
         let value = digest(&codes.salt, new);
         match code {
             Code::Pin => codes.pin = value,
             Code::Puk => codes.puk = value,
         }
+        codes
+    }
+
+    /// Writes counters and codes together: one call of the codes hook when the codes
+    /// change (else [`store`](Self::store)), memory only if it succeeded.
+    fn store_with_codes(&mut self, counters: Counters, codes: CodeDigests) -> Result<(), u16> {
         if codes == self.codes {
-            return Ok(());
+            return self.store(counters);
         }
-        if let Some(hook) = self.on_codes_changed.as_mut()
-            && hook(&codes).is_err()
-        {
-            return Err(sw::MEMORY_FAILURE);
+        match self.on_codes_changed.as_mut() {
+            Some(hook) => hook(&counters, &codes).map_err(|_| sw::MEMORY_FAILURE)?,
+            None => self.store(counters)?,
         }
+        self.counters = counters;
         self.codes = codes;
         Ok(())
     }
@@ -308,12 +320,12 @@ impl VirtualCard {
             puk_usage_left: self.counters.puk_usage_left.saturating_sub(1),
             ..self.counters
         };
-        if let Err(word) = self.store(unblocked) {
-            return Answer::sw(word);
-        }
-        if let Some(new) = new
-            && let Err(word) = self.set_code(Code::Pin, new)
-        {
+        // The re-armed counters and the new PIN in one write: a failure keeps both old.
+        let stored = match new {
+            Some(new) => self.store_with_codes(unblocked, self.codes_with(Code::Pin, new)),
+            None => self.store(unblocked),
+        };
+        if let Err(word) = stored {
             return Answer::sw(word);
         }
         self.session.pin_verified = false;
