@@ -199,8 +199,8 @@ pub struct SimArgs {
     #[arg(long, default_value = "cps3", value_name = "NAME|FILE")]
     pub profile: String,
     /// Keep the PIN and PUK counters, and codes once changed (as salted digests), across
-    /// restarts in FILE (written atomically, owner-only; the file names the profile, and
-    /// another profile's card refuses it)
+    /// restarts in FILE (written atomically, owner-only on Unix, one simulator at a
+    /// time; the file names the profile, and another profile's card refuses it)
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// vpcd slot: 0 → "Virtual PCD 00 00" (port 35963), 1 → "Virtual PCD 00 01" (35964)

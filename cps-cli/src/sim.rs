@@ -57,6 +57,8 @@ pub fn run(g: &Global, args: &SimArgs) -> Result<ExitCode> {
     }
     let profile = profile(&args.profile)?;
     let mut card = VirtualCard::new(&profile).context("building the virtual card")?;
+    // Held until the card is removed: one simulator per state file.
+    let mut _state_lock = None;
     if let Some(path) = &args.state {
         let fresh = card.counters();
         let max = Counters {
@@ -67,6 +69,7 @@ pub fn run(g: &Global, args: &SimArgs) -> Result<ExitCode> {
         let mut state = StateFile::open(path)
             .with_max(max)
             .with_profile(profile.name.as_str());
+        _state_lock = Some(state.lock()?);
         match state.load()? {
             Some(saved) => card.set_counters(saved),
             None => state.store(&fresh)?,

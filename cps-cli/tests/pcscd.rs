@@ -415,6 +415,15 @@ fn cps_sim_state_keeps_a_changed_pin() {
         c
     };
     let sim = start_sim(&["--state", state_arg]);
+    // One simulator per state file: a second one is refused before it attaches.
+    let out = Command::cargo_bin("cps")
+        .unwrap()
+        .args(["sim", "--slot", "1", "--state", state_arg])
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("in use by another simulator"), "{err}");
     run(&["pin", "change", "--pin-env", "OLD", "--new-pin-env", "NEW"])
         .assert()
         .success();

@@ -379,8 +379,11 @@ impl VirtualCard {
     }
 
     /// Installs the persistence hook, called with the new values every time a counter
-    /// changes and before the card answers. When it fails the card answers `65 81`
-    /// (memory failure) and keeps the old values.
+    /// changes and before the card answers, except when a code changes with them (an
+    /// unblock that sets a new PIN): with a codes hook installed
+    /// ([`on_codes_changed`](Self::on_codes_changed)), that change goes to it alone, so
+    /// the codes hook must keep the counters it is given too. When the hook fails the
+    /// card answers `65 81` (memory failure) and keeps the old values.
     pub fn on_counters_changed(&mut self, hook: CountersHook) {
         self.on_counters_changed = Some(hook);
     }

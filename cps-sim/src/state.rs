@@ -5,7 +5,7 @@
 //! The codes are kept as [`CodeDigests`] (SHA-256 of a per-card random salt and the PIN
 //! block), never in clear. With 4 to 8 digits that only keeps them from being read at a
 //! glance: the file is as sensitive as the card's codes, and it is created readable by
-//! its owner only. The file names the card profile it belongs to
+//! its owner only (on Unix; elsewhere with the directory's default permissions). The file names the card profile it belongs to
 //! ([`StateFile::with_profile`]): another profile's card refuses it rather than take
 //! counters and codes that are not its own.
 //!
@@ -14,7 +14,7 @@
 //! [`StateFile::store`] writes a temporary file in the same directory, syncs it, renames it
 //! over the state file and syncs the directory: a crash or `kill -9` at any moment leaves
 //! either the old or the new state, never a mix. One simulator per state file: two writers
-//! would share the temporary file.
+//! would share the temporary file, so a simulator takes [`StateFile::lock`] first.
 //!
 //! # Counters never rise by accident
 //!
@@ -104,6 +104,12 @@ impl fmt::Debug for CodeDigests {
 const FORMAT: u32 = 2;
 /// The oldest layout this version reads.
 const FORMAT_COUNTERS_ONLY: u32 = 1;
+
+/// The one field every version of the file has.
+#[derive(Deserialize)]
+struct Header {
+    format: u32,
+}
 
 /// The file's content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,6 +236,12 @@ pub enum StateError {
         /// The profile given with [`StateFile::with_profile`].
         card: String,
     },
+    /// Another simulator holds the file's lock ([`StateFile::lock`]).
+    #[error("the card state file {} is in use by another simulator", path.display())]
+    InUse {
+        /// The state file.
+        path: PathBuf,
+    },
     /// The file was there and has disappeared.
     #[error("the card state file {} disappeared", path.display())]
     Missing {
@@ -319,6 +331,12 @@ fn max_of(a: &Counters, b: &Counters) -> Counters {
     }
 }
 
+/// A state file's lock, from [`StateFile::lock`]: released on drop.
+#[derive(Debug)]
+pub struct StateLock {
+    _file: Option<File>,
+}
+
 /// A state file: where the virtual card keeps its counters.
 #[derive(Debug, Clone)]
 pub struct StateFile {
@@ -337,6 +355,55 @@ impl StateFile {
             max: None,
             profile: None,
             last: None,
+        }
+    }
+
+    /// Takes the file for this simulator alone, for as long as the returned lock lives
+    /// (an advisory lock on `.<name>.lock` beside it, released when the process dies):
+    /// two writers would replace each other's temporary file. On systems other than
+    /// Unix it locks nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::InUse`] when another process holds it; [`StateError::Write`] when
+    /// the lock file cannot be created.
+    pub fn lock(&self) -> Result<StateLock, StateError> {
+        let write_error = |source| StateError::Write {
+            path: self.path.clone(),
+            source,
+        };
+        let name = self.path.file_name().ok_or_else(|| {
+            write_error(io::Error::new(io::ErrorKind::InvalidInput, "no file name"))
+        })?;
+        let mut lock_name = std::ffi::OsString::from(".");
+        lock_name.push(name);
+        lock_name.push(".lock");
+        let lock_path = self.path.with_file_name(lock_name);
+        #[cfg(unix)]
+        {
+            use rustix::fs::{FlockOperation, flock};
+            use std::os::unix::fs::OpenOptionsExt;
+
+            // Never removed nor truncated: a holder's lock is on this very file.
+            let file = fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .mode(0o600)
+                .open(&lock_path)
+                .map_err(write_error)?;
+            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => Ok(StateLock { _file: Some(file) }),
+                Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(StateError::InUse {
+                    path: self.path.clone(),
+                }),
+                Err(e) => Err(write_error(e.into())),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = lock_path;
+            Ok(StateLock { _file: None })
         }
     }
 
@@ -499,21 +566,27 @@ impl StateFile {
                 });
             }
         };
-        let record: Record =
-            serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt {
-                path: self.path.clone(),
-                source,
-            })?;
-        let known = match record.format {
-            FORMAT => true,
-            FORMAT_COUNTERS_ONLY => record.codes.is_none() && record.profile.is_none(),
-            _ => false,
+        let corrupt = |source| StateError::Corrupt {
+            path: self.path.clone(),
+            source,
         };
-        if !known {
+        // The version first, from a reading that ignores the rest: a file of a later
+        // version (with fields this one does not know) is "unknown format", never
+        // "corrupt; delete it", which would give the blocked card its tries back.
+        let header: Header = serde_json::from_slice(&bytes).map_err(corrupt)?;
+        if !(FORMAT_COUNTERS_ONLY..=FORMAT).contains(&header.format) {
             return Err(StateError::Format {
                 path: self.path.clone(),
-                found: record.format,
+                found: header.format,
             });
+        }
+        let record: Record = serde_json::from_slice(&bytes).map_err(corrupt)?;
+        if record.format == FORMAT_COUNTERS_ONLY
+            && (record.codes.is_some() || record.profile.is_some())
+        {
+            return Err(corrupt(serde::de::Error::custom(
+                "format 1 holds counters only, and this file has codes or a profile",
+            )));
         }
         if let (Some(file), Some(card)) = (&record.profile, &self.profile)
             && file != card
@@ -788,6 +861,43 @@ mod tests {
         assert!(fs::read_to_string(&path).expect("read").contains("cps3"));
     }
 
+    /// One writer at a time: a second lock on the same file is refused until the first
+    /// is dropped.
+    #[cfg(unix)]
+    #[test]
+    fn a_state_file_has_one_writer() {
+        let dir = TempDir::new("lock");
+        let path = dir.file("state.json");
+        let first = StateFile::open(&path).lock().expect("lock");
+        let err = StateFile::open(&path).lock().expect_err("second writer");
+        assert!(matches!(err, StateError::InUse { .. }), "{err:?}");
+        assert!(err.to_string().contains("in use"), "{err}");
+        // Another state file in the same directory is another lock.
+        StateFile::open(dir.file("other.json"))
+            .lock()
+            .expect("other");
+        drop(first);
+        StateFile::open(&path).lock().expect("free again");
+    }
+
+    /// A later version's file, with fields this one does not know, is an unknown
+    /// format (keep it), not a corrupt file (delete it).
+    #[test]
+    fn a_later_format_is_not_called_corrupt() {
+        let dir = TempDir::new("format3");
+        let path = dir.file("state.json");
+        fs::write(
+            &path,
+            r#"{"format":3,"generation":1,"pin_policy":"new","counters":{}}"#,
+        )
+        .expect("write");
+        let err = StateFile::open(&path).load().expect_err("format 3");
+        assert!(
+            matches!(err, StateError::Format { found: 3, .. }),
+            "{err:?}"
+        );
+    }
+
     /// Format 1 is counters only: such a file with codes is not one this version wrote.
     #[test]
     fn format_1_is_read_and_holds_no_codes() {
@@ -810,11 +920,9 @@ mod tests {
         let err = StateFile::open(&path)
             .load()
             .expect_err("format 1 with codes");
-        assert!(
-            matches!(err, StateError::Format { found: 1, .. }),
-            "{err:?}"
-        );
-        assert!(err.to_string().contains("reads formats 1 to 2"), "{err}");
+        assert!(matches!(err, StateError::Corrupt { .. }), "{err:?}");
+        let why = std::error::Error::source(&err).expect("source").to_string();
+        assert!(why.contains("format 1 holds counters only"), "{why}");
     }
 
     #[test]
