@@ -5,13 +5,13 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use cps_sim::card::VirtualCard;
 use cps_sim::profile::Profile;
-use cps_sim::state::{Counters, StateFile};
+use cps_sim::state::StateFile;
 use cps_sim::vpcd::{self, VpcdOptions};
 use serde_json::json;
 
@@ -60,42 +60,12 @@ pub fn run(g: &Global, args: &SimArgs) -> Result<ExitCode> {
     // Held until the card is removed: one simulator per state file.
     let mut _state_lock = None;
     if let Some(path) = &args.state {
-        let fresh = card.counters();
-        let max = Counters {
-            pin_tries_left: profile.pin.tries_max,
-            puk_tries_left: profile.puk.tries_max,
-            puk_usage_left: profile.puk.usage_max,
-        };
-        let mut state = StateFile::open(path)
-            .with_max(max)
-            .with_profile(profile.name.as_str());
-        _state_lock = Some(state.lock()?);
-        match state.load()? {
-            Some(saved) => card.set_counters(saved),
-            None => state.store(&fresh)?,
-        }
-        if let Some(codes) = state.codes() {
-            card.set_codes(codes.clone());
-        }
-        // The card calls these before it answers: a counter change reaches the disk
+        // The card's hooks write before it answers: a counter change reaches the disk
         // first, so a kill at any moment never gives a try back; a new PIN or PUK is on
         // disk, with the counters that go with it, before the card says it took it.
-        let state = Arc::new(Mutex::new(state));
-        let for_codes = Arc::clone(&state);
-        card.on_counters_changed(Box::new(move |c| {
-            let mut state = state
-                .lock()
-                .map_err(|_| std::io::Error::other("poisoned"))?;
-            state.store(c).map_err(std::io::Error::other)
-        }));
-        card.on_codes_changed(Box::new(move |counters, codes| {
-            let mut state = for_codes
-                .lock()
-                .map_err(|_| std::io::Error::other("poisoned"))?;
-            state
-                .store_with_codes(counters, codes)
-                .map_err(std::io::Error::other)
-        }));
+        let state = StateFile::open(path);
+        _state_lock = Some(state.lock()?);
+        state.attach(&mut card)?;
     }
     let addr: SocketAddr = match &args.vpcd {
         Some(a) => a

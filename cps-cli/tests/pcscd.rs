@@ -384,6 +384,19 @@ fn start_sim(args: &[&str]) -> std::process::Child {
 }
 
 /// SIGTERM, then waits for the process to end and pcscd to see the card leave.
+/// `cps sim` in slot 1 that must fail before attaching (bounded: a card that did attach
+/// would wait to be stopped); its stderr.
+fn sim_refused(args: &[&str]) -> String {
+    let out = Command::cargo_bin("cps")
+        .unwrap()
+        .args(["sim", "--slot", "1"])
+        .args(args)
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .failure();
+    String::from_utf8_lossy(&out.get_output().stderr).into_owned()
+}
+
 fn stop_sim(mut child: std::process::Child) {
     Process::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -416,13 +429,7 @@ fn cps_sim_state_keeps_a_changed_pin() {
     };
     let sim = start_sim(&["--state", state_arg]);
     // One simulator per state file: a second one is refused before it attaches.
-    let out = Command::cargo_bin("cps")
-        .unwrap()
-        .args(["sim", "--slot", "1", "--state", state_arg])
-        .timeout(Duration::from_secs(20))
-        .assert()
-        .failure();
-    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let err = sim_refused(&["--state", state_arg]);
     assert!(err.contains("in use by another simulator"), "{err}");
     run(&["pin", "change", "--pin-env", "OLD", "--new-pin-env", "NEW"])
         .assert()
@@ -465,21 +472,7 @@ fn cps_sim_state_keeps_a_changed_pin() {
     run(&["verify", "--pin-env", "NEW"]).assert().success();
     stop_sim(sim);
     // Another profile's card refuses the file rather than take its counters and PIN.
-    let out = Command::cargo_bin("cps")
-        .unwrap()
-        .args([
-            "sim",
-            "--slot",
-            "1",
-            "--profile",
-            "cps4",
-            "--state",
-            state_arg,
-        ])
-        .timeout(Duration::from_secs(20))
-        .assert()
-        .failure();
-    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let err = sim_refused(&["--profile", "cps4", "--state", state_arg]);
     assert!(err.contains("belongs to the virtual card `cps3`"), "{err}");
     // Without the state file the card is the profile's again.
     let sim = start_sim(&[]);

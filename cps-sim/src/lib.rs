@@ -2,6 +2,8 @@
 
 pub mod card;
 pub mod faults;
+#[cfg(unix)]
+mod flock;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hostile;

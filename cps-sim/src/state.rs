@@ -5,9 +5,9 @@
 //! The codes are kept as [`CodeDigests`] (SHA-256 of a per-card random salt and the PIN
 //! block), never in clear. With 4 to 8 digits that only keeps them from being read at a
 //! glance: the file is as sensitive as the card's codes, and it is created readable by
-//! its owner only (on Unix; elsewhere with the directory's default permissions). The file names the card profile it belongs to
-//! ([`StateFile::with_profile`]): another profile's card refuses it rather than take
-//! counters and codes that are not its own.
+//! its owner only (on Unix; elsewhere with the directory's default permissions). The
+//! file names the card profile it belongs to ([`StateFile::with_profile`]): another
+//! profile's card refuses it rather than take counters and codes that are not its own.
 //!
 //! # Atomicity
 //!
@@ -37,22 +37,22 @@
 //!
 //! # Wiring it to the card
 //!
-//! The virtual card calls its counters hook before answering, and answers `65 81` (memory
-//! failure) keeping the old counters if the hook fails, so a write that fails or breaks
-//! the rules never lets a wrong PIN go uncounted:
+//! The virtual card calls its hooks before answering, and answers `65 81` (memory
+//! failure) keeping the old state if a hook fails, so a write that fails or breaks the
+//! rules never lets a wrong PIN go uncounted. [`StateFile::attach`] does the wiring, as
+//! `cps sim --state` does:
 //!
-//! ```text
-//! let mut state = StateFile::open(path).with_max(profile_max);
-//! if let Some(saved) = state.load()? { card.set_counters(saved); }
-//! if let Some(codes) = state.codes() { card.set_codes(codes.clone()); }
-//! let state = Arc::new(Mutex::new(state));
-//! let for_codes = Arc::clone(&state);
-//! card.on_counters_changed(Box::new(move |c| {
-//!     state.lock().unwrap().store(c).map_err(io::Error::other)
-//! }));
-//! card.on_codes_changed(Box::new(move |c, codes| {
-//!     for_codes.lock().unwrap().store_with_codes(c, codes).map_err(io::Error::other)
-//! }));
+//! ```no_run
+//! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use cps_sim::card::VirtualCard;
+//! use cps_sim::profile::Profile;
+//! use cps_sim::state::StateFile;
+//!
+//! let mut card = VirtualCard::new(&Profile::builtin("cps3")?)?;
+//! let state = StateFile::open("card.json");
+//! let _lock = state.lock()?; // one simulator per state file, while the card lives
+//! state.attach(&mut card)?;
+//! # Ok(()) }
 //! ```
 //!
 //! A change of code reaches the codes hook alone, with the counters that go with it, so
@@ -63,8 +63,11 @@ use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
+
+use crate::card::VirtualCard;
 
 /// The card's counters, as stored. Field names are the file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -372,16 +375,9 @@ impl StateFile {
             path: self.path.clone(),
             source,
         };
-        let name = self.path.file_name().ok_or_else(|| {
-            write_error(io::Error::new(io::ErrorKind::InvalidInput, "no file name"))
-        })?;
-        let mut lock_name = std::ffi::OsString::from(".");
-        lock_name.push(name);
-        lock_name.push(".lock");
-        let lock_path = self.path.with_file_name(lock_name);
+        let lock_path = beside(&self.path, ".lock").map_err(write_error)?;
         #[cfg(unix)]
         {
-            use rustix::fs::{FlockOperation, flock};
             use std::os::unix::fs::OpenOptionsExt;
 
             // Never removed nor truncated: a holder's lock is on this very file.
@@ -392,12 +388,12 @@ impl StateFile {
                 .mode(0o600)
                 .open(&lock_path)
                 .map_err(write_error)?;
-            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
-                Ok(()) => Ok(StateLock { _file: Some(file) }),
-                Err(e) if e == rustix::io::Errno::WOULDBLOCK => Err(StateError::InUse {
+            if crate::flock::try_lock_exclusive(&file).map_err(write_error)? {
+                Ok(StateLock { _file: Some(file) })
+            } else {
+                Err(StateError::InUse {
                     path: self.path.clone(),
-                }),
-                Err(e) => Err(write_error(e.into())),
+                })
             }
         }
         #[cfg(not(unix))]
@@ -405,6 +401,44 @@ impl StateFile {
             let _ = lock_path;
             Ok(StateLock { _file: None })
         }
+    }
+
+    /// Wires `card` to this file, as `cps sim --state` does: the maxima and the profile
+    /// name are the card's unless given ([`with_max`](Self::with_max),
+    /// [`with_profile`](Self::with_profile)); the counters and codes saved are restored
+    /// (a fresh file gets the card's counters); then every change reaches the file
+    /// before the card answers: counters through [`store`](Self::store), a code and its
+    /// counters through [`store_with_codes`](Self::store_with_codes).
+    ///
+    /// # Errors
+    ///
+    /// Any [`StateError`] of loading the file or of the first store.
+    pub fn attach(mut self, card: &mut VirtualCard) -> Result<(), StateError> {
+        let profile = card.profile();
+        self.max.get_or_insert(Counters {
+            pin_tries_left: profile.pin.tries_max,
+            puk_tries_left: profile.puk.tries_max,
+            puk_usage_left: profile.puk.usage_max,
+        });
+        self.profile.get_or_insert_with(|| profile.name.clone());
+        match self.load()? {
+            Some(saved) => card.set_counters(saved),
+            None => self.store(&card.counters())?,
+        }
+        if let Some(codes) = self.codes() {
+            card.set_codes(codes.clone());
+        }
+        let state = Arc::new(Mutex::new(self));
+        let for_codes = Arc::clone(&state);
+        card.on_counters_changed(Box::new(move |counters| {
+            locked(&state)?.store(counters).map_err(io::Error::other)
+        }));
+        card.on_codes_changed(Box::new(move |counters, codes| {
+            locked(&for_codes)?
+                .store_with_codes(counters, codes)
+                .map_err(io::Error::other)
+        }));
+        Ok(())
     }
 
     /// Names the card profile the state belongs to: recorded in the file at the next
@@ -610,6 +644,24 @@ impl StateFile {
     }
 }
 
+/// The state file behind a hook; a panic in another hook (poisoning) fails the write.
+fn locked(state: &Mutex<StateFile>) -> io::Result<MutexGuard<'_, StateFile>> {
+    state
+        .lock()
+        .map_err(|_| io::Error::other("the state file's handle is poisoned"))
+}
+
+/// `.<name><suffix>` in the directory of `path`: its temporary and lock files.
+fn beside(path: &Path, suffix: &str) -> io::Result<PathBuf> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    let mut sibling = std::ffi::OsString::from(".");
+    sibling.push(name);
+    sibling.push(suffix);
+    Ok(path.with_file_name(sibling))
+}
+
 /// Replaces `path` with `bytes` so that a crash leaves either the old or the new file.
 ///
 /// Once the rename is done the new content is what every reader sees: a failure to sync
@@ -617,18 +669,12 @@ impl StateFile {
 /// as a failed write, which would make the card answer `65 81` for a change that is
 /// already in place.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
+    // Same directory, so that the rename is atomic (same file system).
+    let tmp = beside(path, ".tmp")?;
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    // Same directory, so that the rename is atomic (same file system).
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(".tmp");
-    let tmp = dir.join(tmp_name);
     let result = (|| {
         let mut file = create_private(&tmp)?;
         file.write_all(bytes)?;
@@ -1082,7 +1128,7 @@ mod tests {
     const CHILD_TEST: &str = "state::tests::kill_child";
     const KILLS: u32 = 60;
 
-    /// The real virtual card, persisting through `on_counters_changed` as `cps sim
+    /// The real virtual card, persisting through [`StateFile::attach`] as `cps sim
     /// --state` does, driven by a holder who only types wrong PINs: wrong PINs until
     /// blocked, then an unblock with the PUK (one usage), again. Runs until killed.
     #[test]
@@ -1096,14 +1142,11 @@ mod tests {
         let Some(path) = std::env::var_os(CHILD_ENV) else {
             return;
         };
-        let mut state = StateFile::open(PathBuf::from(path)).with_max(KILL_MAX);
-        let saved = state.load().expect("child load");
         let mut card = VirtualCard::new(&Profile::builtin("cps3").expect("profile")).expect("card");
-        match saved {
-            Some(c) => card.set_counters(c),
-            None => state.store(&card.counters()).expect("first store"),
-        }
-        card.on_counters_changed(Box::new(move |c| state.store(c).map_err(io::Error::other)));
+        StateFile::open(PathBuf::from(path))
+            .with_max(KILL_MAX)
+            .attach(&mut card)
+            .expect("child attach");
         let mut t = SimTransport::new(card);
         let send = |t: &mut SimTransport<VirtualCard>, hex: &str| -> u16 {
             let bytes = hex::decode(hex).expect("hex");

@@ -241,8 +241,6 @@ pub struct SlotLock {
 impl SlotLock {
     /// Takes the lock of `slot`, waiting up to `timeout` for its holder to let go.
     pub fn acquire(slot: u8, timeout: Duration) -> Result<SlotLock, VpcdError> {
-        use rustix::fs::{FlockOperation, flock};
-
         let path = PathBuf::from(format!("/tmp/cps-vpcd-slot-{slot}.lock"));
         let lock_error = |source| VpcdError::SlotLock {
             path: path.clone(),
@@ -258,10 +256,8 @@ impl SlotLock {
             .map_err(lock_error)?;
         let deadline = Instant::now() + timeout;
         loop {
-            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
-                Ok(()) => return Ok(SlotLock { _file: file, slot }),
-                Err(e) if e == rustix::io::Errno::WOULDBLOCK || e == rustix::io::Errno::INTR => {}
-                Err(e) => return Err(lock_error(e.into())),
+            if crate::flock::try_lock_exclusive(&file).map_err(lock_error)? {
+                return Ok(SlotLock { _file: file, slot });
             }
             if Instant::now() >= deadline {
                 return Err(VpcdError::SlotBusy {
